@@ -1,0 +1,247 @@
+"""Stage 2: statements -> spec document (plain JSON data) plus a source map
+from JSON paths to where each part was written. Checks names, placement and
+arity here; types and ranges are the schema's job (validate.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netc.errors import NetcSpecError, did_you_mean, raise_if_any
+
+from . import schema
+from .syntax import Call, Chain, Command, Pos, Value
+
+TOP_LEVEL_KEYS = ("name", "input", "layers", "data", "init", "optimizer", "train",
+                  "weight_decay", "seed")
+INITIALISERS = ("std", "xavier", "xavier_uniform", "he")
+
+
+def json_value(v: Value):
+    """A parsed value as JSON data: dims become lists, true/false booleans."""
+    if v.kind == "dims":
+        return list(v.value)
+    if v.kind == "list":
+        return [json_value(item) for item in v.value]
+    if v.kind == "word" and v.value in ("true", "false"):
+        return v.value == "true"
+    if v.kind == "call":
+        return {"call": v.value.name, "args": list(v.value.args)}
+    return v.value
+
+
+@dataclass
+class Lowered:
+    document: dict
+    where: dict = field(default_factory=dict)     # JSON path tuple -> Pos
+
+    def position(self, path) -> Pos | None:
+        """The position of the longest written prefix of a JSON path."""
+        path = tuple(path)
+        while path:
+            if path in self.where:
+                return self.where[path]
+            path = path[:-1]
+        return None
+
+
+# -- layers -------------------------------------------------------------------
+
+def _conv_positional(v: Value) -> dict:
+    if v.kind != "dims" or len(v.value) != 3:
+        raise ValueError("conv takes FxKHxKW, e.g. 'conv 30x5x5' (30 filters of 5x5)")
+    return {"filters": v.value[0], "kernel": [v.value[1], v.value[2]]}
+
+
+def _window_positional(v: Value) -> dict:
+    if v.kind == "number" and isinstance(v.value, int):
+        return {"window": [v.value, v.value]}
+    if v.kind == "dims" and len(v.value) == 2:
+        return {"window": list(v.value)}
+    raise ValueError("a pooling window is K or KHxKW, e.g. 'pool 2' or 'pool 2x3'")
+
+
+def _number_positional(key: str, example: str):
+    def lower(v: Value) -> dict:
+        if v.kind != "number":
+            raise ValueError(f"expected a number, e.g. '{example}'")
+        return {key: v.value}
+    return lower
+
+
+def _init_option(v: Value):
+    """`init=he` names an initialiser; `init=0.01` is a standard deviation."""
+    if v.kind == "number":
+        return {"type": "std", "std": v.value}
+    return {"type": json_value(v)}
+
+
+# (lower the positional value, write it back, example) for layers that take one.
+POSITIONAL = {
+    "conv": (_conv_positional, lambda l: f"{l['filters']}x{l['kernel'][0]}x{l['kernel'][1]}", "conv 30x5x5"),
+    "affine": (_number_positional("units", "affine 100"), lambda l: l["units"], "affine 100"),
+    "dropout": (_number_positional("ratio", "dropout 0.5"), lambda l: l["ratio"], "dropout 0.5"),
+}
+for _pool in ("pool", "maxpool", "avgpool"):
+    POSITIONAL[_pool] = (_window_positional, lambda l: _dims_text(l["window"]), f"{_pool} 2")
+
+OPTION_VALUES = {("conv", "init"): _init_option, ("affine", "init"): _init_option}
+
+
+def _dims_text(pair):
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+# -- directives ---------------------------------------------------------------
+
+def _single(cmd: Command, what: str, kinds: tuple) -> Value:
+    if len(cmd.args) != 1 or cmd.options:
+        raise ValueError(f"'{cmd.name}' takes one {what}")
+    if cmd.args[0].kind not in kinds:
+        raise ValueError(f"'{cmd.name}' takes one {what}")
+    return cmd.args[0]
+
+
+def _input(cmd: Command, low: "Lowerer"):
+    v = _single(cmd, "shape, e.g. 'input 1x28x28' or 'input 784'", ("dims", "number"))
+    if v.kind == "number":
+        return [v.value]
+    dims = list(v.value)
+    if len(dims) == 2:
+        return [1] + dims            # `input 28x28` is one channel
+    if len(dims) > 3:
+        raise ValueError(f"an input has at most 3 dimensions (C x H x W), got {len(dims)}")
+    return dims
+
+
+def _name(cmd: Command, low: "Lowerer"):
+    return _single(cmd, "name", ("word", "string")).value
+
+
+def _scalar(kinds):
+    def lower(cmd: Command, low: "Lowerer"):
+        return json_value(_single(cmd, "number", kinds))
+    return lower
+
+
+def _typed_options(kind: str, positional_key: str | None, type_names=None):
+    """A directive with an optional first word (data NAME, optimizer TYPE, init TYPE)."""
+    def lower(cmd: Command, low: "Lowerer"):
+        out = {}
+        if cmd.args:
+            if positional_key is None or len(cmd.args) > 1:
+                raise ValueError(f"'{cmd.name}' takes key=value options only"
+                                 if positional_key is None else f"'{cmd.name}' takes one name, then key=value options")
+            out[positional_key] = json_value(cmd.args[0])
+            low.where[(cmd.name, positional_key)] = cmd.args[0].pos
+        type_ = out.get(positional_key, "")
+        if type_names and type_ and type_ not in type_names:
+            low.error(cmd.args[0].pos, f"unknown {cmd.name} '{type_}'", did_you_mean(str(type_), type_names))
+            return out
+        known = schema.options(kind, type_) if kind != "init" else ["std"]
+        low.options(cmd, (cmd.name,), out, known, skip=positional_key)
+        return out
+    return lower
+
+
+def _init(cmd: Command, low: "Lowerer"):
+    out = _typed_options("init", "type", INITIALISERS)(cmd, low)
+    if "type" not in out and "std" in out:
+        out = {"type": "std", **out}   # `init std=0.01`
+    return out
+
+
+DIRECTIVES = {
+    "network": ("name", _name),
+    "input": ("input", _input),
+    "data": ("data", _typed_options("data", "name")),
+    "init": ("init", _init),
+    "optimizer": ("optimizer", _typed_options("optimizer", "type", schema.optimizer_types())),
+    "train": ("train", _typed_options("train", None)),
+    "weight_decay": ("weight_decay", _scalar(("number",))),
+    "seed": ("seed", _scalar(("number",))),
+}
+
+
+class Lowerer:
+    def __init__(self):
+        self.errors: list[NetcSpecError] = []
+        self.where: dict = {}
+        self.first_seen: dict = {}
+
+    def error(self, pos: Pos, message: str, hint: str | None = None):
+        self.errors.append(NetcSpecError(message, line=pos.line, column=pos.column, hint=hint))
+
+    def options(self, cmd: Command, path: tuple, out: dict, known, skip=None, op=None):
+        for opt in cmd.options:
+            if opt.key not in known or opt.key == skip:
+                self.error(opt.key_pos, f"unknown option '{opt.key}' for '{cmd.name}'",
+                           did_you_mean(opt.key, [k for k in known if k != skip]) if known else
+                           f"'{cmd.name}' takes no options")
+            elif opt.key in out:
+                self.error(opt.key_pos, f"option '{opt.key}' given twice")
+            else:
+                convert = OPTION_VALUES.get((op, opt.key), json_value)
+                out[opt.key] = convert(opt.value)
+                self.where[path + (opt.key,)] = opt.value.pos
+
+    def layer(self, cmd: Command, index: int) -> dict:
+        path = ("layers", index)
+        self.where[path] = cmd.pos
+        layer = {"type": cmd.name}
+        positional = POSITIONAL.get(cmd.name)
+        if positional:
+            lower, _, example = positional
+            if len(cmd.args) != 1:
+                self.error(cmd.pos, f"'{cmd.name}' takes one value", f"e.g. '{example}'")
+            else:
+                try:
+                    fields = lower(cmd.args[0])
+                except ValueError as exc:
+                    self.error(cmd.args[0].pos, str(exc))
+                    fields = {}
+                for key in fields:
+                    self.where[path + (key,)] = cmd.args[0].pos
+                layer.update(fields)
+        elif cmd.args:
+            self.error(cmd.args[0].pos, f"'{cmd.name}' takes no value, only key=value options")
+        self.options(cmd, path, layer, schema.options("layer", cmd.name), op=cmd.name)
+        layer["line"], layer["column"] = cmd.pos.line, cmd.pos.column
+        return layer
+
+    def directive(self, cmd: Command, document: dict):
+        key, lower = DIRECTIVES[cmd.name]
+        if key in self.first_seen:
+            first = self.first_seen[key]
+            self.error(cmd.pos, f"'{cmd.name}' given twice (first on line {first.line})",
+                       f"keep one '{cmd.name}' line")
+            return
+        self.first_seen[key] = cmd.pos
+        self.where[(key,)] = cmd.pos
+        try:
+            document[key] = lower(cmd, self)
+        except ValueError as exc:
+            self.error((cmd.args[0].pos if cmd.args else cmd.pos), str(exc))
+
+
+KNOWN_NAMES = sorted(set(schema.layer_types()) | set(DIRECTIVES))
+
+
+def lower(chains: list[Chain], default_name: str = "network") -> Lowered:
+    """Chains of commands -> a spec document with every top-level key present."""
+    low = Lowerer()
+    document = {key: None for key in TOP_LEVEL_KEYS}
+    document["name"], document["layers"] = default_name, []
+    for chain in chains:
+        for cmd in chain.commands:
+            if cmd.name in DIRECTIVES:
+                if len(chain.commands) > 1:
+                    low.error(cmd.pos, f"'{cmd.name}' is a directive and cannot be chained with '->'",
+                              "put it on a line of its own")
+                else:
+                    low.directive(cmd, document)
+            elif cmd.name in schema.layer_types():
+                document["layers"].append(low.layer(cmd, len(document["layers"])))
+            else:
+                low.error(cmd.pos, f"unknown layer or directive '{cmd.name}'",
+                          did_you_mean(cmd.name, KNOWN_NAMES))
+    raise_if_any(low.errors)
+    return Lowered(document, low.where)

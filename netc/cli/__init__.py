@@ -1,0 +1,51 @@
+"""The `netc` command line: a thin layer over the Python API. Every verb
+lives in a small module here; errors print as diagnostics and exit 1."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from netc import __version__
+from netc.errors import NetcError
+
+
+class NetcGroup(click.Group):
+    """Turns any NetcError into a diagnostic on stderr and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NetcError as error:
+            click.echo(str(error), err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=NetcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="netc")
+def cli():
+    """netc: compile .net model specs and train them with NumPy."""
+
+
+def _register():
+    from . import compile_cmds
+    for module in (compile_cmds,):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    try:
+        from . import run_cmds
+        for command in run_cmds.COMMANDS:
+            cli.add_command(command)
+    except ImportError:
+        pass
+
+
+_register()
+
+
+def main(argv=None):
+    cli.main(args=argv, prog_name="netc")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,99 @@
+"""netc check / compile / fmt: the compiler's verbs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import netc
+from netc.api import read_source
+from netc.errors import NetcError
+
+
+def _shape(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def summary_table(plan) -> str:
+    """One row per step: what it is, its output, parameters, FLOPs, kernel."""
+    rows = [("#", "layer", "line", "output", "params", "FLOPs", "kernel")]
+    for step in plan.layers:
+        rows.append((str(step["index"]), step["op"], str(step["line"] or ""), _shape(step["output_shape"]),
+                     f"{step['params']:,}", f"{step['flops']:,}", step["kernel"]))
+    rows.append(("", "total", "", _shape(plan.output_shape), f"{plan.total_params:,}",
+                 f"{plan.total_flops:,}", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    right = {0, 4, 5}
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0 or n == len(rows) - 2:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+def check(files, quiet):
+    """Compile FILES and print each network's shapes, parameters and FLOPs."""
+    failed = False
+    for path in files:
+        try:
+            plan = netc.load(path)
+        except NetcError as error:
+            click.echo(str(error), err=True)
+            failed = True
+            continue
+        if not quiet:
+            click.echo(f"{path}: {plan.name}, input {_shape(plan.input_shape)}, loss {plan.loss or 'none'}")
+            click.echo(summary_table(plan))
+            click.echo()
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("compile")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the plan JSON here instead of stdout.")
+def compile_(file, output):
+    """Compile FILE to its execution plan (JSON)."""
+    text = netc.load(file).to_json()
+    if output:
+        output.write_text(text + "\n")
+    else:
+        click.echo(text)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 if any file would change; write nothing.")
+@click.option("--write", is_flag=True, help="Rewrite the files in place.")
+def fmt(files, check_only, write):
+    """Print FILES in canonical layout (comments kept)."""
+    changed = failed = False
+    for path in files:
+        try:
+            source = read_source(path)
+            formatted = netc.format(source)
+        except NetcError as error:
+            click.echo(str(error.located(str(path), None) if error.path is None else error), err=True)
+            failed = True
+            continue
+        if check_only:
+            if formatted != source:
+                click.echo(f"would reformat {path}", err=True)
+                changed = True
+        elif write:
+            if formatted != source:
+                path.write_text(formatted)
+                click.echo(f"reformatted {path}", err=True)
+        else:
+            click.echo(formatted, nl=False)
+    if failed or changed:
+        raise SystemExit(1)
+
+
+COMMANDS = [check, compile_, fmt]

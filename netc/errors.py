@@ -1,0 +1,107 @@
+"""The error types every stage raises, and the one printer that renders them.
+
+A diagnostic reads `PATH:LINE:COL: error: MESSAGE`, then the source line with
+a caret under the column, then `hint: ...` when there is one.
+"""
+from __future__ import annotations
+
+
+class NetcError(Exception):
+    """A user-facing error: what went wrong, where, and how to fix it."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, line: int | None = None,
+                 column: int | None = None, hint: str | None = None,
+                 path: str | None = None, source_line: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.hint = hint
+        self.path = path
+        self.source_line = source_line
+
+    def located(self, path: str | None, text: str | None) -> "NetcError":
+        """Attach the file name and the offending source line, for printing."""
+        if self.path is None:
+            self.path = path
+        if self.source_line is None and text is not None and self.line:
+            lines = text.splitlines()
+            if 0 < self.line <= len(lines):
+                self.source_line = lines[self.line - 1]
+        return self
+
+    def __str__(self) -> str:
+        where = self.path or "<input>"
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        out = [f"{where}: error: {self.message}"]
+        if self.source_line is not None and self.line:
+            out.append("    " + self.source_line.replace("\t", " "))
+            if self.column:
+                out.append("    " + " " * (self.column - 1) + "^")
+        if self.hint:
+            out.append(f"hint: {self.hint}")
+        return "\n".join(out)
+
+
+class NetcSyntaxError(NetcError):
+    """The text does not follow the grammar."""
+
+
+class NetcSpecError(NetcError):
+    """Unknown names, misplaced or repeated statements, values out of range."""
+
+
+class NetcShapeError(NetcError):
+    """Shapes that do not fit together."""
+
+
+class NetcDataError(NetcError):
+    """A data set, weights file or checkpoint that cannot be used."""
+
+
+class NetcRuntimeError(NetcError):
+    """Something went wrong while running or training a network."""
+
+
+class NetcErrors(NetcError):
+    """Several independent errors found in one pass, reported together."""
+
+    def __init__(self, errors: list[NetcError]):
+        errors = sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+        first = errors[0]
+        super().__init__(first.message, line=first.line, column=first.column,
+                         hint=first.hint, path=first.path)
+        self.errors = errors
+
+    def located(self, path, text):
+        for error in self.errors:
+            error.located(path, text)
+        self.path = self.errors[0].path
+        return self
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def raise_if_any(errors: list[NetcError]) -> None:
+    """Stop between stages once a stage has found errors (jlox's hadError)."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise NetcErrors(errors)
+
+
+def did_you_mean(word: str, known) -> str:
+    """A hint naming the closest known word (if any) and all of them."""
+    import difflib
+    known = sorted(known)
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    listing = ", ".join(known)
+    if close:
+        return f"did you mean '{close[0]}'? known: {listing}"
+    return f"known: {listing}"

@@ -1,0 +1,50 @@
+"""Runtime layers: the base class every plan step is built on.
+
+A layer takes one plan step (dict) and owns its params, grads and state arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class LayerError(ValueError):
+    """A plan step the runtime cannot build (unknown op, bad options)."""
+
+
+class NotTrainableError(RuntimeError):
+    """Backward was asked of a layer that has no usable gradient."""
+
+
+class Layer:
+    """Base layer: forward(x, train) -> y keeps what backward(dout) -> dx needs."""
+
+    op: str = ""
+
+    def __init__(self, step: dict, dtype=np.float32, rng: np.random.Generator | None = None):
+        self.step = step
+        self.options = step.get("options") or {}
+        self.dtype = np.dtype(dtype)
+        self.rng = rng
+        self.input_shape = tuple(step["input_shape"])
+        self.output_shape = tuple(step["output_shape"])
+        self.input_grad = bool(step.get("input_grad", True))
+        # Arrays are allocated once and updated in place, so the dicts that
+        # Network and the optimizer hold always see the live values.
+        self.params = {name: np.zeros(shape, self.dtype)
+                       for name, shape in (step.get("param_shapes") or {}).items()}
+        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self.state = {name: np.zeros(shape, self.dtype)
+                      for name, shape in (step.get("state_shapes") or {}).items()}
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def scalar(self, value) -> np.generic:
+        """An option value as a scalar of the layer's dtype (no float64 upcasts)."""
+        return self.dtype.type(value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.input_shape} -> {self.output_shape})"

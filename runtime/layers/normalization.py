@@ -1,0 +1,70 @@
+"""Runtime layers: batch normalisation, per channel for images, per unit for vectors."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+
+
+class BatchNorm(Layer):
+    """(N, C, H, W) or (N, D) -> same; gamma, beta, running stats are (C,) or (D,)."""
+
+    op = "batchnorm"
+
+    def __init__(self, step, dtype=np.float32, rng=None):
+        super().__init__(step, dtype, rng)
+        self.params["gamma"].fill(1)
+        self.state["running_var"].fill(1)
+        self.momentum = float(self.options["momentum"])
+        self.eps = self.scalar(self.options["eps"])
+        # statistics over the batch and every axis after the channel one
+        self._axes = (0,) + tuple(range(2, len(self.input_shape) + 1))
+        self._bshape = (-1,) + (1,) * (len(self.input_shape) - 1)
+        self._saved = None
+
+    def _b(self, v):
+        return v.reshape(self._bshape)
+
+    def forward(self, x, train=False):
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if not train:
+            # y = gamma * (x - mean) / std + beta, folded into one scale and shift
+            scale = gamma / np.sqrt(self.state["running_var"] + self.eps)
+            shift = beta - self.state["running_mean"] * scale
+            self._saved = None
+            y = x * self._b(scale)
+            y += self._b(shift)
+            return y
+        mean = x.mean(axis=self._axes)
+        xc = x - self._b(mean)
+        var = np.mean(xc * xc, axis=self._axes)
+        inv_std = 1 / np.sqrt(var + self.eps)
+        xhat = xc * self._b(inv_std)
+        self._update_running(mean, var)
+        self._saved = (xhat, inv_std)
+        y = xhat * self._b(gamma)
+        y += self._b(beta)
+        return y
+
+    def _update_running(self, mean, var):
+        m = self.scalar(self.momentum)
+        for name, batch in (("running_mean", mean), ("running_var", var)):
+            running = self.state[name]
+            running *= m
+            running += (1 - m) * batch
+
+    def backward(self, dout):
+        if self._saved is None:
+            raise RuntimeError("batchnorm: backward needs a forward with train=True")
+        xhat, inv_std = self._saved
+        np.sum(dout, axis=self._axes, out=self.grads["beta"])
+        np.sum(dout * xhat, axis=self._axes, out=self.grads["gamma"])
+        if not self.input_grad:
+            return None
+        count = self.dtype.type(dout.size // self.params["gamma"].size)
+        # dx = gamma/std * (dout - mean(dout) - xhat * mean(dout * xhat))
+        dx = xhat * self._b(self.grads["gamma"] / count)
+        dx += self._b(self.grads["beta"] / count)
+        np.subtract(dout, dx, out=dx)
+        dx *= self._b(self.params["gamma"] * inv_std)
+        return dx

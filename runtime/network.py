@@ -1,0 +1,130 @@
+"""Runtime network: a plan dict -> layers that run forward, backward and train.
+
+Parameters are named "{index}.{op}.{name}" (e.g. 0.conv.W) as in the plan docs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .init import initialise
+from .layers import build_layer
+from .losses import LOSSES
+
+DECAYED_OPS = ("conv", "affine")  # weight decay applies to these layers' W only
+
+
+class NetworkError(RuntimeError):
+    """The network cannot do what was asked (e.g. train without a loss)."""
+
+
+class Network:
+    """A sequence of layers built from an execution plan."""
+
+    def __init__(self, plan: dict, seed: int | None = None, dtype=np.float32):
+        self.plan = plan
+        self.dtype = np.dtype(dtype)
+        self.seed = plan.get("seed") if seed is None else seed
+        # One Generator drives initialisation and then dropout masks, in order.
+        self.rng = np.random.default_rng(self.seed)
+        self.input_shape = tuple(plan["input_shape"])
+        self.weight_decay = float(plan.get("weight_decay") or 0.0)
+        self.loss_name = plan.get("loss")
+        self.layers = []
+        for step in plan["layers"]:
+            layer = build_layer(step, self.dtype, self.rng)
+            initialise(layer, step, plan.get("init"), self.rng)
+            self.layers.append(layer)
+        if self.loss_name is not None:
+            if self.loss_name not in LOSSES:
+                raise NetworkError(f"unknown loss {self.loss_name!r}; known: {sorted(LOSSES)}")
+            if self.loss_name == "cross_entropy" and self.layers[-1].op != "softmax":
+                raise NetworkError("cross_entropy needs a softmax as the last layer")
+
+    def _named(self, attribute: str) -> dict[str, np.ndarray]:
+        return {f"{layer.step['index']}.{layer.op}.{name}": array
+                for layer in self.layers
+                for name, array in getattr(layer, attribute).items()}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Trainable arrays by name; the live arrays, so in-place updates stick."""
+        return self._named("params")
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Gradients from the last backward, same names; overwritten by the next one."""
+        return self._named("grads")
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """Non-trained state (batchnorm running statistics) by name."""
+        return self._named("state")
+
+    def _prepare(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(f"input of shape {x.shape} does not match "
+                             f"(N, {', '.join(map(str, self.input_shape))})")
+        if x.dtype == np.uint8:  # raw pixels: scale to [0, 1]
+            return x.astype(self.dtype) * self.dtype.type(1 / 255)
+        return x.astype(self.dtype, copy=False)
+
+    def _run(self, x: np.ndarray, layers, train: bool) -> np.ndarray:
+        for layer in layers:
+            x = layer.forward(x, train)
+        return x
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        """(N, *input_shape) -> (N, *output_shape), softmax included."""
+        return self._run(self._prepare(x), self.layers, train)
+
+    def predict(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Inference in chunks of batch_size, bounding the im2col memory."""
+        chunks = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(chunks) if chunks else np.empty((0, *self.plan["output_shape"]), self.dtype)
+
+    def _head(self):
+        """Layers that produce the loss input: softmax is fused into cross-entropy."""
+        if self.loss_name is None:
+            raise NetworkError(f"network {self.plan.get('name', '')!r} has no loss: "
+                               "it can run but not be trained")
+        return self.layers[:-1] if self.loss_name == "cross_entropy" else self.layers
+
+    def _decay_term(self) -> float:
+        if not self.weight_decay:
+            return 0.0
+        total = sum(float(np.vdot(layer.params["W"], layer.params["W"]))
+                    for layer in self.layers if layer.op in DECAYED_OPS)
+        return 0.5 * self.weight_decay * total
+
+    def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
+        """Batch-mean loss plus 0.5 * weight_decay * sum(W**2)."""
+        out = self._run(self._prepare(x), self._head(), train)
+        value, _ = LOSSES[self.loss_name](out, t)
+        return value + self._decay_term()
+
+    def _loss_and_grads(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
+        head = self._head()
+        out = self._run(self._prepare(x), head, train=True)
+        value, dout = LOSSES[self.loss_name](out, t)
+        for position in range(len(head) - 1, -1, -1):
+            dout = head[position].backward(dout)
+            if dout is None:
+                if any(layer.params for layer in head[:position]):
+                    raise NetworkError(f"step {position} returned no input gradient "
+                                       "but earlier layers have parameters")
+                break
+        for layer in self.layers:
+            if self.weight_decay and layer.op in DECAYED_OPS:
+                layer.grads["W"] += self.weight_decay * layer.params["W"]
+        return value + self._decay_term(), self.grads
+
+    def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        """Forward (train=True), fused loss, backward -> grads named like params."""
+        return self._loss_and_grads(x, t)[1]
+
+    def train_step(self, x: np.ndarray, t: np.ndarray, optimizer) -> float:
+        """One optimizer step on a batch; returns the batch loss before the step."""
+        value, grads = self._loss_and_grads(x, t)
+        optimizer.update(self.params, grads)
+        return value

@@ -1,0 +1,78 @@
+"""Test helper: hand-built plan dicts (the compiler's output format, see spec/PLAN.md)."""
+from __future__ import annotations
+
+import math
+
+DEFAULT_OPTIONS = {
+    "conv": {"filters": 2, "kernel": [3, 3], "stride": [1, 1], "pad": [0, 0]},
+    "maxpool": {"window": [2, 2], "stride": [2, 2], "pad": [0, 0]},
+    "avgpool": {"window": [2, 2], "stride": [2, 2], "pad": [0, 0]},
+    "affine": {"units": 3},
+    "leaky_relu": {"alpha": 0.01},
+    "elu": {"alpha": 1.0},
+    "prelu": {"init": 0.25},
+    "batchnorm": {"momentum": 0.9, "eps": 1e-5},
+    "dropout": {"ratio": 0.5, "inverted": False},
+}
+
+
+def _window_out(size, k, s, p):
+    assert (size + 2 * p - k) % s == 0, "window does not fit"
+    return (size + 2 * p - k) // s + 1
+
+
+def _shapes(op, in_shape, o):
+    """(output_shape, param_shapes, state_shapes) for one step."""
+    if op == "conv":
+        C, H, W = in_shape
+        (KH, KW), (SH, SW), (PH, PW) = o["kernel"], o["stride"], o["pad"]
+        out = [o["filters"], _window_out(H, KH, SH, PH), _window_out(W, KW, SW, PW)]
+        return out, {"W": [o["filters"], C, KH, KW], "b": [o["filters"]]}, {}
+    if op in ("maxpool", "avgpool"):
+        C, H, W = in_shape
+        (KH, KW), (SH, SW), (PH, PW) = o["window"], o["stride"], o["pad"]
+        return [C, _window_out(H, KH, SH, PH), _window_out(W, KW, SW, PW)], {}, {}
+    if op == "affine":
+        d_in = math.prod(in_shape)
+        return [o["units"]], {"W": [d_in, o["units"]], "b": [o["units"]]}, {}
+    if op == "flatten":
+        return [math.prod(in_shape)], {}, {}
+    if op == "prelu":
+        return list(in_shape), {"alpha": [in_shape[0]]}, {}
+    if op == "batchnorm":
+        c = [in_shape[0]]
+        return list(in_shape), {"gamma": c, "beta": c}, {"running_mean": c, "running_var": c}
+    return list(in_shape), {}, {}
+
+
+def make_step(op, input_shape, index=0, input_grad=True, kernel=None, **options):
+    """One plan step; options not given take DEFAULT_OPTIONS."""
+    o = {**DEFAULT_OPTIONS.get(op, {}), **options}
+    out, params, state = _shapes(op, list(input_shape), o)
+    step = {"index": index, "op": op, "line": None, "column": None,
+            "input_shape": list(input_shape), "output_shape": out, "options": o,
+            "param_shapes": params, "state_shapes": state,
+            "params": sum(math.prod(s) for s in params.values()),
+            "input_grad": input_grad}
+    if kernel:
+        step["kernel"] = kernel
+    return step
+
+
+def make_plan(input_shape, layers, loss="cross_entropy", init=None, weight_decay=0.0,
+              seed=0, optimizer=None):
+    """layers: [(op, {options and optional "init"/"literal"/"kernel"}), ...]."""
+    steps, shape = [], list(input_shape)
+    for index, (op, extra) in enumerate(layers):
+        extra = dict(extra)
+        per_step = {k: extra.pop(k) for k in ("init", "literal") if k in extra}
+        step = make_step(op, shape, index=index, input_grad=index > 0, **extra)
+        step.update(per_step)
+        steps.append(step)
+        shape = step["output_shape"]
+    return {"format": "netc-plan/1", "name": "test", "input_shape": list(input_shape),
+            "output_shape": shape, "loss": loss, "data": None,
+            "init": init or {"type": "std", "std": 0.01},
+            "optimizer": optimizer or {"type": "sgd", "lr": 0.1},
+            "train": {"epochs": 1, "batch": 10, "eval": 1, "shuffle": True},
+            "weight_decay": weight_decay, "seed": seed, "layers": steps}
