@@ -45,7 +45,7 @@ def _shapes(op, in_shape, o):
     return list(in_shape), {}, {}
 
 
-def make_step(op, input_shape, index=0, input_grad=True, kernel=None, **options):
+def make_step(op, input_shape, index=0, input_grad=True, step_kernel=None, **options):
     """One plan step; options not given take DEFAULT_OPTIONS."""
     o = {**DEFAULT_OPTIONS.get(op, {}), **options}
     out, params, state = _shapes(op, list(input_shape), o)
@@ -54,14 +54,14 @@ def make_step(op, input_shape, index=0, input_grad=True, kernel=None, **options)
             "param_shapes": params, "state_shapes": state,
             "params": sum(math.prod(s) for s in params.values()),
             "input_grad": input_grad}
-    if kernel:
-        step["kernel"] = kernel
+    if step_kernel:  # the compiler's kernel choice, not conv's kernel option
+        step["kernel"] = step_kernel
     return step
 
 
 def make_plan(input_shape, layers, loss="cross_entropy", init=None, weight_decay=0.0,
               seed=0, optimizer=None):
-    """layers: [(op, {options and optional "init"/"literal"/"kernel"}), ...]."""
+    """layers: [(op, {options and optional "init"/"literal"/"step_kernel"}), ...]."""
     steps, shape = [], list(input_shape)
     for index, (op, extra) in enumerate(layers):
         extra = dict(extra)

@@ -28,16 +28,12 @@ def cli():
 
 
 def _register():
-    from . import compile_cmds
-    for module in (compile_cmds,):
+    # Each module imports only click at the top; NumPy loads inside the
+    # commands that need it, so `netc check` stays fast.
+    from . import compile_cmds, data_cmds, run_cmds
+    for module in (compile_cmds, run_cmds, data_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
-    try:
-        from . import run_cmds
-        for command in run_cmds.COMMANDS:
-            cli.add_command(command)
-    except ImportError:
-        pass
 
 
 _register()

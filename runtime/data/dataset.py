@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .registry import get_entry
 from .sources import RawData, load_raw
 
 # Mixed into the seed so the validation split is its own random stream: it
@@ -51,7 +52,13 @@ def load_dataset(data_spec: dict, input_shape: list[int], seed: int,
                  data_dir: str | Path | None = None) -> Dataset:
     """Load `data_spec` ({name, validation, limit, path}) for a network whose
     per-sample input is `input_shape`; `seed` draws the validation split."""
-    raw = load_raw(data_spec["name"], data_spec.get("path"), data_dir)
+    entry = get_entry(data_spec["name"])
+    if entry.kind == "remote":
+        # The stored shape is in the table: refuse a wrong input before
+        # reading, let alone downloading, anything.
+        images = entry.file("train-images-idx3-ubyte").shape
+        adapt_shape(entry.name, (1, *images[1:]), tuple(input_shape))
+    raw = load_raw(entry.name, data_spec.get("path"), data_dir)
     shape = adapt_shape(raw.name, raw.x_train.shape[1:], tuple(input_shape))
     x, t = _limit(raw, data_spec.get("limit"))
     x_val = t_val = None

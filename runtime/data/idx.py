@@ -7,6 +7,7 @@ big-endian uint32 per dimension; the payload is the array, big-endian, C order.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def parse_idx(data: bytes, path: str | Path = "<bytes>") -> np.ndarray:
             f"the file has {len(data)}")
     shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, offset=4))
     dtype = IDX_TYPES[code]
-    expected = header_size + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: a bogus header cannot overflow its way into a match.
+    expected = header_size + math.prod(shape) * dtype.itemsize
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "trailing bytes"
         dims = "x".join(map(str, shape))

@@ -3,6 +3,7 @@ $NETC_DATA/<name>/, then the cache, then a download into the cache."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Iterable
@@ -68,6 +69,8 @@ def locate(entry: Entry, explicit: Iterable[Place] = (), allow_download: bool = 
             failures = [(str(cache), f"cannot write the cache: {exc}")]
         if not find_files(cache)[1]:
             return cache
+        with contextlib.suppress(OSError):
+            cache.rmdir()  # only if empty: leave no trace of a failed download
     raise DataError(not_found_message(entry, tried, failures, allow_download))
 
 

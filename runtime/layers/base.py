@@ -35,6 +35,13 @@ class Layer:
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.state = {name: np.zeros(shape, self.dtype)
                       for name, shape in (step.get("state_shapes") or {}).items()}
+        self._buffer: np.ndarray | None = None
+
+    def buffer(self, shape) -> np.ndarray:
+        """A scratch array reused across calls while the batch size stays put."""
+        if self._buffer is None or self._buffer.shape != tuple(shape):
+            self._buffer = np.empty(shape, self.dtype)
+        return self._buffer
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         raise NotImplementedError

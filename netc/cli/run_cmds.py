@@ -1,0 +1,130 @@
+"""netc train / eval / run / predict / gradcheck: the runtime's verbs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from netc.errors import NetcError
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                               help="Folder holding the data set files (else $NETC_DATA, the cache, a download).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+
+
+def _weights_option(required=False):
+    return click.option("--weights", "-w", type=click.Path(exists=True, path_type=Path), required=required,
+                        help="A netc checkpoint, a run folder, or a seed-style W1/b1 .npz file.")
+
+
+@click.command()
+@click.argument("file", type=FILE, required=False)
+@click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a spec value by dotted path, e.g. optimizer.lr=0.01 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default runs/NAME-DATE-TIME).")
+@_weights_option()
+@click.option("--resume", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Continue the run in this folder from its last checkpoint.")
+@data_dir_option
+@json_option
+@click.option("-q", "--quiet", is_flag=True, help="No per-epoch lines or progress bar.")
+def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quiet):
+    """Train FILE (or --resume RUN_DIR) and save the run folder."""
+    from netc.training import TrainingInterrupted, train as run_training
+    if file is None and resume is None:
+        raise click.UsageError("give a .net FILE, or --resume RUN_DIR")
+    try:
+        summary = run_training(file, epochs=epochs, overrides=overrides, out=out, weights=weights,
+                               resume=resume, data_dir=data_dir, quiet=quiet)
+    except TrainingInterrupted as stop:
+        click.echo(str(stop), err=True)
+        raise SystemExit(130)
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"test accuracy {summary['test_acc']:.4f} after {summary['epochs']} epochs, "
+                   f"{summary['images_per_s'] or 0:,.0f} images/s; saved in {summary['run_dir']}")
+
+
+@click.command("eval")
+@click.argument("file", type=FILE)
+@_weights_option(required=True)
+@data_dir_option
+@json_option
+def eval_(file, weights, data_dir, as_json):
+    """Loss and accuracy of FILE's network with --weights on the whole test set."""
+    from netc.training import evaluate_file
+    result = evaluate_file(file, weights, data_dir)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"test loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}  ({result['count']:,} samples)")
+
+
+def _parse_input(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.replace(" ", ",").split(",") if v]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected numbers separated by commas, e.g. 1.0,0.5") from None
+
+
+@click.command()
+@click.argument("file", type=FILE)
+@click.option("--input", "-i", "inputs", multiple=True, required=True,
+              help="One sample's values, comma separated (repeatable).")
+@_weights_option()
+@json_option
+def run(file, inputs, weights, as_json):
+    """One forward pass of FILE's network on --input values."""
+    from netc.inference import run_values
+    outputs = run_values(file, [_parse_input(text) for text in inputs], weights)
+    if as_json:
+        click.echo(json.dumps({"inputs": [_parse_input(t) for t in inputs], "outputs": outputs}))
+    else:
+        for text, out in zip(inputs, outputs):
+            click.echo(" ".join(f"{v:.8f}" for v in out))
+
+
+@click.command()
+@click.argument("file", type=FILE)
+@_weights_option(required=True)
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def predict(file, weights, images, as_json):
+    """Class and probabilities for IMAGES (.npy arrays or PNG/PGM pictures)."""
+    from netc.inference import predict_files
+    results = predict_files(file, weights, images)
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    for r in results:
+        top = sorted(enumerate(r["probabilities"]), key=lambda p: -p[1])[:3]
+        click.echo(f"{r['file']}: class {r['class']}  (" + ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
+
+
+@click.command()
+@click.argument("file", type=FILE)
+@click.option("--tol", type=float, default=1e-4, show_default=True, help="Largest relative error that passes.")
+@click.option("--batch", type=click.IntRange(min=1), default=3, show_default=True, help="Samples in the check batch.")
+@json_option
+def gradcheck(file, tol, batch, as_json):
+    """Compare backprop with central differences (float64) for every parameter."""
+    from netc.inference import check_gradients
+    worst = check_gradients(file, batch=batch)
+    failed = {k: v for k, v in worst.items() if v > tol}
+    if as_json:
+        click.echo(json.dumps({"tolerance": tol, "worst": worst, "passed": not failed}))
+    else:
+        width = max(map(len, worst), default=10)
+        for name, error in worst.items():
+            click.echo(f"{name:<{width}}  {error:.2e}  {'FAIL' if error > tol else 'ok'}")
+        click.echo(f"{'passed' if not failed else 'FAILED'}: worst relative error "
+                   f"{max(worst.values(), default=0):.2e} (tolerance {tol:g})")
+    if failed:
+        raise SystemExit(1)
+
+
+COMMANDS = [train, eval_, run, predict, gradcheck]

@@ -1,0 +1,65 @@
+"""`--set KEY=VALUE`: dotted paths into the spec document (`train.epochs=1`,
+`optimizer.lr=0.01`, `layers.3.units=50`), applied to a copy of it."""
+from __future__ import annotations
+
+import copy
+import json
+
+from netc.errors import NetcSpecError
+
+TOP_LEVEL = ("name", "input", "layers", "data", "init", "optimizer", "train", "weight_decay", "seed")
+
+
+def parse_value(text: str):
+    """JSON where it parses (numbers, true/false, lists, null), else the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def apply_overrides(document: dict, assignments) -> dict:
+    """A copy of `document` with each "a.b.c=value" assigned."""
+    document = copy.deepcopy(document)
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        if not sep or not key:
+            raise NetcSpecError(f"--set {assignment!r}: expected KEY=VALUE, e.g. train.epochs=1")
+        path = key.split(".")
+        if path[0] not in TOP_LEVEL:
+            from netc.errors import did_you_mean
+            raise NetcSpecError(f"--set {assignment!r}: unknown key {path[0]!r}",
+                                hint=did_you_mean(path[0], TOP_LEVEL))
+        node = document
+        for depth, part in enumerate(path[:-1]):
+            node = _child(node, part, path[:depth + 1], assignment)
+        _assign(node, path[-1], parse_value(raw), assignment)
+    return document
+
+
+def _index(node, part, assignment):
+    try:
+        return int(part)
+    except ValueError:
+        raise NetcSpecError(f"--set {assignment!r}: {part!r} is not a list index") from None
+
+
+def _child(node, part, where, assignment):
+    if isinstance(node, list):
+        i = _index(node, part, assignment)
+        if not -len(node) <= i < len(node):
+            raise NetcSpecError(f"--set {assignment!r}: {'.'.join(where)} is past the end ({len(node)} items)")
+        return node[i]
+    if node.get(part) is None:
+        node[part] = {}           # e.g. data.limit=5000 before any data directive
+    return node[part]
+
+
+def _assign(node, part, value, assignment):
+    if isinstance(node, list):
+        i = _index(node, part, assignment)
+        if not -len(node) <= i < len(node):
+            raise NetcSpecError(f"--set {assignment!r}: index {i} is past the end ({len(node)} items)")
+        node[i] = value
+    else:
+        node[part] = value

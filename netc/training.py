@@ -1,0 +1,166 @@
+"""`netc train` and `netc.train()`: a spec, overrides and a data set in, a
+run folder out (spec.json, plan.json, metrics.jsonl, checkpoint.npz)."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+import netc
+from netc.compiler.plan import Plan
+from netc.errors import NetcDataError, NetcError, NetcRuntimeError
+from netc.overrides import apply_overrides
+from netc.reporting import Reporter
+from netc.runtime.checkpoint import load_checkpoint, load_weights, read_npz, save_checkpoint
+from netc.runtime.data import load_dataset
+from netc.runtime.network import Network
+from netc.runtime.optimizers import make_optimizer
+from netc.runtime.trainer import Interrupted, Position, Trainer
+
+CHECKPOINT = "checkpoint.npz"
+
+
+def resolve_plan(source, overrides=(), epochs=None) -> Plan:
+    """A .net path, text, document or Plan, with --set and --epochs applied."""
+    if isinstance(source, Plan):
+        plan = source
+    elif isinstance(source, (str, Path)) and (isinstance(source, Path) or source.endswith(".net")):
+        plan = netc.load(source)
+    else:
+        plan = netc.compile(source)
+    assignments = list(overrides) + ([f"train.epochs={epochs}"] if epochs is not None else [])
+    if assignments:
+        try:
+            plan = netc.compile(apply_overrides(plan.document, assignments))
+        except NetcError as error:
+            raise error.located(plan.source, None)
+    return plan
+
+
+def require_trainable(plan: Plan) -> None:
+    if plan.loss is None:
+        last = plan.layers[-1]
+        raise NetcRuntimeError(f"network '{plan.name}' ends in '{last['op']}', so it has no loss: "
+                               "it can be run, not trained", line=last["line"], column=last["column"],
+                               path=plan.source, hint="end the chain with softmax (classes) or identity (regression)")
+    for step in plan.layers:
+        if step["op"] == "step":
+            raise NetcRuntimeError("the step function has no gradient: this network can be run, not trained",
+                                   line=step["line"], column=step["column"], path=plan.source,
+                                   hint="use sigmoid or relu instead of step to train")
+    if plan.data["data"] is None:
+        raise NetcRuntimeError(f"network '{plan.name}' has no 'data' directive: nothing to train on",
+                               path=plan.source, hint="add e.g. 'data mnist'")
+
+
+def load_data(plan: Plan, data_dir=None):
+    return load_dataset(plan.data["data"], plan.data["input_shape"], plan.data["seed"], data_dir)
+
+
+def weights_path(path) -> Path:
+    """A weights file, or a run folder meaning its checkpoint."""
+    path = Path(path)
+    return path / CHECKPOINT if path.is_dir() else path
+
+
+class RunFolder:
+    """runs/NAME-YYYYmmdd-HHMMSS/ (or --out): spec, plan, metrics, checkpoint."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.checkpoint = self.path / CHECKPOINT
+
+    @classmethod
+    def create(cls, plan: Plan, out=None) -> "RunFolder":
+        path = Path(out) if out else Path("runs") / f"{plan.name}-{datetime.now():%Y%m%d-%H%M%S}"
+        path.mkdir(parents=True, exist_ok=True)
+        folder = cls(path)
+        (path / "spec.json").write_text(json.dumps(plan.document, indent=2) + "\n")
+        (path / "plan.json").write_text(plan.to_json() + "\n")
+        (path / "metrics.jsonl").write_text("")
+        return folder
+
+    def write_metrics(self, records) -> None:
+        (self.path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    def spec(self) -> dict:
+        try:
+            return json.loads((self.path / "spec.json").read_text())
+        except FileNotFoundError:
+            raise NetcDataError(f"{self.path}: not a run folder (no spec.json)") from None
+
+
+def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, resume=None,
+          data_dir=None, quiet=True, stream=None) -> dict:
+    """Train and return the summary: epochs, train_loss, train_acc, val_acc,
+    test_acc, seconds, images_per_s, run_dir."""
+    started = time.perf_counter()
+    if resume:
+        folder = RunFolder(resume)
+        plan = resolve_plan(netc.compile(folder.spec()), overrides, epochs)
+    else:
+        plan = resolve_plan(source, overrides, epochs)
+    require_trainable(plan)
+    data = load_data(plan, data_dir)
+    network = Network(plan.data)
+    optimizer = make_optimizer(plan.data["optimizer"])
+    position, records = Position(), []
+    if resume:
+        meta = load_checkpoint(folder.checkpoint, network, optimizer)
+        position, records = Position(**meta["position"]), meta["records"]
+        (folder.path / "plan.json").write_text(plan.to_json() + "\n")
+    else:
+        if weights:
+            load_weights(weights_path(weights), network)
+        folder = RunFolder.create(plan, out)
+    reporter = Reporter(plan, quiet=quiet, stream=stream)
+
+    def save(pos, recs):
+        save_checkpoint(folder.checkpoint, network, optimizer,
+                        {"position": asdict(pos), "records": recs, "name": plan.name})
+        folder.write_metrics(recs)
+
+    trainer = Trainer(network, optimizer, data, plan.data["train"], plan.data["seed"],
+                      on_step=reporter.step, on_epoch=reporter.epoch, save=save, records=list(records))
+    try:
+        records = trainer.run(position)
+    except Interrupted as stop:
+        reporter.close()
+        raise TrainingInterrupted(folder.path, stop.position) from None
+    reporter.close()
+    last = records[-1] if records else {}
+    images = sum(len(data.x_train) for _ in records)
+    train_seconds = last.get("train_seconds") or 0.0
+    return {
+        "epochs": len(records), "train_loss": last.get("train_loss"), "train_acc": last.get("train_acc"),
+        "val_acc": last.get("val_acc"), "test_acc": last.get("test_acc"),
+        "seconds": round(time.perf_counter() - started, 3),
+        "images_per_s": round(images / train_seconds, 1) if train_seconds else None,
+        "run_dir": str(folder.path),
+    }
+
+
+class TrainingInterrupted(NetcError):
+    def __init__(self, run_dir: Path, position: Position):
+        super().__init__(f"training interrupted in epoch {position.epoch + 1} (step {position.step}); "
+                         f"checkpoint saved in {run_dir}",
+                         hint=f"resume with: netc train --resume {run_dir}")
+        self.run_dir = run_dir
+
+
+def evaluate_file(source, weights, data_dir=None) -> dict:
+    """Loss and accuracy of saved weights on the whole test set."""
+    from netc.runtime.metrics import evaluate
+    plan = resolve_plan(source)
+    if plan.data["data"] is None:
+        raise NetcRuntimeError(f"network '{plan.name}' has no 'data' directive: nothing to evaluate on",
+                               path=plan.source, hint="add e.g. 'data mnist'")
+    network = Network(plan.data)
+    load_weights(weights_path(weights), network)
+    data = load_data(plan, data_dir)
+    result = evaluate(network, data.x_test, data.t_test)
+    return {"loss": result["loss"], "accuracy": result["accuracy"], "count": result["count"]}
