@@ -58,7 +58,11 @@ def _pos(token_or_meta) -> Pos:
 
 
 def _number(text: str):
-    return float(text) if any(c in text for c in ".eE") else int(text)
+    if any(c in text for c in ".eE"):
+        return float(text)
+    # Python refuses to convert ints of more than 4300 digits; such a number is
+    # as unusable as 1e999, and check_numbers() reports both as too large.
+    return int(text) if len(text) <= 30 else float("inf")
 
 
 def _plain(v: Value):
@@ -72,7 +76,7 @@ class _ToStatements(Transformer):
     """One line per tree node; positions come from the tokens."""
 
     def number(self, t):  return Value(_number(t[0]), "number", _pos(t[0]))
-    def dims(self, t):    return Value(tuple(int(d) for d in t[0].split("x")), "dims", _pos(t[0]))
+    def dims(self, t):    return Value(tuple(_number(d) for d in t[0].split("x")), "dims", _pos(t[0]))
     def word(self, t):    return Value(str(t[0]), "word", _pos(t[0]))
     def string(self, t):  return Value(str(t[0])[1:-1], "string", _pos(t[0]))
     def option(self, t):  return Option(str(t[0]), _pos(t[0]), t[1])
@@ -107,6 +111,7 @@ _TOKEN_WORDS = {
     "STRING": 'a "string"', "EQUAL": "'='", "LSQB": "'['", "RSQB": "']'", "LPAR": "'('",
     "RPAR": "')'", "COMMA": "','", "_ARROW": "'->'", "$END": "end of file",
 }
+MAX_DEPTH = 16     # literal conv weights need 4 levels; deeper is a mistake
 
 
 def _describe(expected) -> str:
@@ -114,32 +119,71 @@ def _describe(expected) -> str:
     return ", ".join(words)
 
 
-def _syntax_error(exc: UnexpectedInput, text: str) -> NetcSyntaxError:
+def _arrow_pos(token: Token) -> tuple[int, int]:
+    """Where the `->` itself is: an arrow token also swallows the line breaks,
+    blank lines and comments in front of it."""
+    before = str(token)[:str(token).rindex("->")]
+    if "\n" not in before:
+        return token.line, token.column + len(before)
+    return token.line + before.count("\n"), len(before) - before.rindex("\n")
+
+
+def _unexpected_token(exc: UnexpectedToken, text: str) -> NetcSyntaxError:
+    token, expected = exc.token, exc.expected
     line, column = exc.line, exc.column
+    hint = f"expected {_describe(expected)}"
+    if token.type == "$END":
+        return NetcSyntaxError("unexpected end of file", line=line, column=column, hint=hint)
+    shown = "end of line" if token.type == "_NL" else repr(str(token).strip())
+    if token.type == "_ARROW":
+        line, column = _arrow_pos(token)
+        shown = "'->'"
+    before = text.split("\n")[line - 1][:column - 1].rstrip() if line else ""
+    if "RSQB" in expected or "RPAR" in expected:
+        close = "]" if "RSQB" in expected else ")"
+        hint = f"close the {'list' if close == ']' else 'call'} with '{close}' (on the line where it opens)"
+    elif token.type == "_NL" and before.endswith("->"):
+        hint = "'->' must be followed by a layer; to continue on the next line, start that line with '->'"
+    elif token.type == "_ARROW" and not before:
+        hint = "a line that starts with '->' continues the chain of a layer line above it"
+    elif token.type == "_ARROW":
+        hint = "'->' must be followed by a layer, e.g. '-> relu'"
+    elif token.type == "EQUAL":
+        hint = "options are written key=value (no spaces) after the name and its value"
+    elif token.type == "_NL" and before.endswith("="):
+        hint = "give the option a value, e.g. epochs=20"
+    return NetcSyntaxError(f"unexpected {shown}", line=line, column=column, hint=hint)
+
+
+def _syntax_error(exc: UnexpectedInput, text: str) -> NetcSyntaxError:
+    if isinstance(exc, UnexpectedToken):
+        return _unexpected_token(exc, text)
     if isinstance(exc, UnexpectedCharacters):
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
-        message = f"unexpected character {char!r}"
         hint = None
         if char == "-":
             hint = "chain layers with '->'; negative numbers are written like -0.5"
-        elif char in "'":
+        elif char == "'":
             hint = 'strings use double quotes: path="data/train.npz"'
-        return NetcSyntaxError(message, line=line, column=column, hint=hint)
-    if isinstance(exc, UnexpectedToken):
-        token = exc.token
-        if token.type == "$END":
-            return NetcSyntaxError("unexpected end of file", line=line, column=column,
-                                   hint=f"expected {_describe(exc.expected)}")
-        shown = "end of line" if token.type == "_NL" else repr(str(token))
-        hint = f"expected {_describe(exc.expected)}"
-        if token.type == "_ARROW":
-            hint = "'->' must be followed by a layer, e.g. '-> relu'"
-        elif token.type == "EQUAL":
-            hint = "options are written key=value after the layer's name and positional value"
-        elif token.type == "_NL" and "RSQB" in exc.expected:
-            hint = "a list must close on the line where it opens"
-        return NetcSyntaxError(f"unexpected {shown}", line=line, column=column, hint=hint)
-    return NetcSyntaxError("unexpected end of file", line=line, column=column)
+        elif char == '"':
+            hint = 'a string ends with \'"\' on the line where it starts'
+        elif not char.isprintable():
+            hint = "a .net file holds printable text, spaces and tabs"
+        return NetcSyntaxError(f"unexpected character {char!r}", line=exc.line, column=exc.column, hint=hint)
+    return NetcSyntaxError("unexpected end of file", line=exc.line, column=exc.column)
+
+
+def _check_values(values, depth=1):
+    """Numbers must be finite and lists shallow: later stages rely on both."""
+    for v in values:
+        if v.kind == "number" and v.value in (float("inf"), float("-inf")) or (
+                v.kind == "dims" and float("inf") in v.value):
+            raise NetcSyntaxError("this number is too large", line=v.pos.line, column=v.pos.column)
+        if v.kind == "list":
+            if depth > MAX_DEPTH:
+                raise NetcSyntaxError(f"lists nest at most {MAX_DEPTH} deep",
+                                      line=v.pos.line, column=v.pos.column)
+            _check_values(v.value, depth + 1)
 
 
 def parse_statements(text: str) -> list[Chain]:
@@ -147,10 +191,15 @@ def parse_statements(text: str) -> list[Chain]:
     if not text.endswith("\n"):
         text += "\n"   # every statement ends with a line break; columns are unchanged
     try:
-        tree = parser().parse(text)
+        chains = _ToStatements().transform(parser().parse(text))
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
-    return _ToStatements().transform(tree)
+    except RecursionError:
+        raise NetcSyntaxError(f"lists nest at most {MAX_DEPTH} deep", line=1, column=1) from None
+    for chain in chains:
+        for cmd in chain.commands:
+            _check_values(cmd.args + [o.value for o in cmd.options])
+    return chains
 
 
 def comments(text: str) -> list[tuple[int, int, str]]:
