@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from netc.errors import NetcSpecError, did_you_mean, raise_if_any
+from netc.errors import NetcSpecError, did_you_mean
 
 from . import schema
 from .syntax import Call, Chain, Command, Pos, Value
@@ -32,6 +32,13 @@ def json_value(v: Value):
 class Lowered:
     document: dict
     where: dict = field(default_factory=dict)     # JSON path tuple -> Pos
+    errors: list = field(default_factory=list)    # NetcSpecErrors found while lowering
+    broken: set = field(default_factory=set)      # paths whose lowering failed
+
+    def is_broken(self, path) -> bool:
+        """A schema error under a part that failed to lower only repeats that failure."""
+        path = tuple(path)
+        return any(path[:n] in self.broken for n in range(len(path) + 1))
 
     def position(self, path) -> Pos | None:
         """The position of the longest written prefix of a JSON path."""
@@ -122,8 +129,9 @@ def _scalar(kinds):
     return lower
 
 
-def _typed_options(kind: str, positional_key: str | None, type_names=None):
-    """A directive with an optional first word (data NAME, optimizer TYPE, init TYPE)."""
+def _typed_options(kind: str, positional_key: str | None, example: str = "", type_names=None):
+    """A directive with a first word naming what it is (data NAME, optimizer TYPE,
+    init TYPE), or with key=value options only (train)."""
     def lower(cmd: Command, low: "Lowerer"):
         out = {}
         if cmd.args:
@@ -132,18 +140,24 @@ def _typed_options(kind: str, positional_key: str | None, type_names=None):
                                  if positional_key is None else f"'{cmd.name}' takes one name, then key=value options")
             out[positional_key] = json_value(cmd.args[0])
             low.where[(cmd.name, positional_key)] = cmd.args[0].pos
+        elif example and not (kind == "init" and cmd.options):
+            raise ValueError(f"'{cmd.name}' needs a name first, e.g. '{example}'")
         type_ = out.get(positional_key, "")
         if type_names and type_ and type_ not in type_names:
             low.error(cmd.args[0].pos, f"unknown {cmd.name} '{type_}'", did_you_mean(str(type_), type_names))
+            low.broken.add((cmd.name,))
             return out
-        known = schema.options(kind, type_) if kind != "init" else ["std"]
+        if kind == "init":
+            known = ["std"] if type_ in ("", "std") else []   # `init std=S`; the rest take nothing
+        else:
+            known = schema.options(kind, type_)
         low.options(cmd, (cmd.name,), out, known, skip=positional_key)
         return out
     return lower
 
 
 def _init(cmd: Command, low: "Lowerer"):
-    out = _typed_options("init", "type", INITIALISERS)(cmd, low)
+    out = _typed_options("init", "type", "init he", INITIALISERS)(cmd, low)
     if "type" not in out and "std" in out:
         out = {"type": "std", **out}   # `init std=0.01`
     return out
@@ -152,9 +166,10 @@ def _init(cmd: Command, low: "Lowerer"):
 DIRECTIVES = {
     "network": ("name", _name),
     "input": ("input", _input),
-    "data": ("data", _typed_options("data", "name")),
+    "data": ("data", _typed_options("data", "name", "data mnist")),
     "init": ("init", _init),
-    "optimizer": ("optimizer", _typed_options("optimizer", "type", schema.optimizer_types())),
+    "optimizer": ("optimizer", _typed_options("optimizer", "type", "optimizer adam lr=0.001",
+                                              schema.optimizer_types())),
     "train": ("train", _typed_options("train", None)),
     "weight_decay": ("weight_decay", _scalar(("number",))),
     "seed": ("seed", _scalar(("number",))),
@@ -165,6 +180,7 @@ class Lowerer:
     def __init__(self):
         self.errors: list[NetcSpecError] = []
         self.where: dict = {}
+        self.broken: set = set()
         self.first_seen: dict = {}
 
     def error(self, pos: Pos, message: str, hint: str | None = None):
@@ -173,11 +189,12 @@ class Lowerer:
     def options(self, cmd: Command, path: tuple, out: dict, known, skip=None, op=None):
         for opt in cmd.options:
             if opt.key not in known or opt.key == skip:
-                self.error(opt.key_pos, f"unknown option '{opt.key}' for '{cmd.name}'",
-                           did_you_mean(opt.key, [k for k in known if k != skip]) if known else
-                           f"'{cmd.name}' takes no options")
+                known_here = [k for k in known if k != skip]
+                written = " ".join([cmd.name] + [str(json_value(a)) for a in cmd.args[:1]])
+                self.error(opt.key_pos, f"unknown option '{opt.key}' for '{written}'",
+                           did_you_mean(opt.key, known_here) if known_here else f"'{written}' takes no options")
             elif opt.key in out:
-                self.error(opt.key_pos, f"option '{opt.key}' given twice")
+                self.error(opt.key_pos, f"option '{opt.key}' given twice", f"keep one '{opt.key}='")
             else:
                 convert = OPTION_VALUES.get((op, opt.key), json_value)
                 out[opt.key] = convert(opt.value)
@@ -190,14 +207,16 @@ class Lowerer:
         positional = POSITIONAL.get(cmd.name)
         if positional:
             lower, _, example = positional
+            fields = {}
             if len(cmd.args) != 1:
                 self.error(cmd.pos, f"'{cmd.name}' takes one value", f"e.g. '{example}'")
+                self.broken.add(path)
             else:
                 try:
                     fields = lower(cmd.args[0])
                 except ValueError as exc:
                     self.error(cmd.args[0].pos, str(exc))
-                    fields = {}
+                    self.broken.add(path)
                 for key in fields:
                     self.where[path + (key,)] = cmd.args[0].pos
                 layer.update(fields)
@@ -215,18 +234,23 @@ class Lowerer:
                        f"keep one '{cmd.name}' line")
             return
         self.first_seen[key] = cmd.pos
-        self.where[(key,)] = cmd.pos
+        # A one-value directive (seed 1.5) is best pointed at by its value.
+        single = len(cmd.args) == 1 and not cmd.options and key not in ("data", "init", "optimizer")
+        self.where[(key,)] = cmd.args[0].pos if single else cmd.pos
         try:
             document[key] = lower(cmd, self)
         except ValueError as exc:
             self.error((cmd.args[0].pos if cmd.args else cmd.pos), str(exc))
+            self.broken.add((key,))
 
 
 KNOWN_NAMES = sorted(set(schema.layer_types()) | set(DIRECTIVES))
 
 
 def lower(chains: list[Chain], default_name: str = "network") -> Lowered:
-    """Chains of commands -> a spec document with every top-level key present."""
+    """Chains of commands -> a spec document with every top-level key present.
+    Errors are collected in the result, not raised: the schema check may still
+    find independent ones."""
     low = Lowerer()
     document = {key: None for key in TOP_LEVEL_KEYS}
     document["name"], document["layers"] = default_name, []
@@ -243,5 +267,12 @@ def lower(chains: list[Chain], default_name: str = "network") -> Lowered:
             else:
                 low.error(cmd.pos, f"unknown layer or directive '{cmd.name}'",
                           did_you_mean(cmd.name, KNOWN_NAMES))
-    raise_if_any(low.errors)
-    return Lowered(document, low.where)
+    if not chains:
+        low.error(Pos(1, 1), "the file is empty",
+                  "start with 'input 1x28x28' (or 'input 784') and a chain of layers")
+    elif "input" not in low.first_seen and not low.errors:   # a typo'd `inptu` says enough
+        low.error(chains[0].commands[0].pos, "no 'input' directive",
+                  "add a line such as 'input 1x28x28' or 'input 784' before the layers")
+    if document["input"] is None:
+        low.broken.add(("input",))
+    return Lowered(document, low.where, low.errors, low.broken)

@@ -23,9 +23,9 @@ class Op:
     loss: str | None = None     # an output op: the loss trained through it
 
 
-def _need_image(shape, what):
+def _need_image(shape):
     if len(shape) != 3:
-        raise ShapeProblem(f"{what} needs a C x H x W input, but gets a vector {list(shape)}",
+        raise ShapeProblem(f"needs a C x H x W input, but gets a vector {list(shape)}",
                            "put convolution and pooling layers before affine and flatten")
 
 
@@ -38,8 +38,11 @@ def _window_axis(axis, size, k, s, p, what) -> int:
                            key="kernel" if what == "kernel" else "window")
     if (padded - k) % s:
         value = (padded - k) / s + 1
-        fixes = [f"pad={q}" for q in range(p + 1, p + s) if (size + 2 * q - k) % s == 0][:1]
-        fixes += [f"stride={t}" for t in range(s - 1, 0, -1) if (padded - k) % t == 0][:1]
+        # The nearest pad and the largest smaller stride that fit; bounded
+        # searches, since a stride may be any size.
+        pads = (q for q in range(p + 1, p + min(s, 64)) if (size + 2 * q - k) % s == 0)
+        strides = (t for t in range(min(s - 1, padded - k), 0, -1) if (padded - k) % t == 0)
+        fixes = [f"pad={q}" for q in pads][:1] + [f"stride={next(strides)}"]
         raise ShapeProblem(f"output {axis}: ({size} + 2*{p} - {k})/{s} + 1 = {value:g} is not a whole number",
                            "try " + " or ".join(fixes), key="stride")
     return (padded - k) // s + 1
@@ -47,7 +50,7 @@ def _window_axis(axis, size, k, s, p, what) -> int:
 
 def windowed(shape, window, stride, pad, what):
     """(C, H, W) under a KH x KW window -> (OH, OW)."""
-    _need_image(shape, "conv" if what == "kernel" else "pooling")
+    _need_image(shape)
     _, H, W = shape
     return (_window_axis("height", H, window[0], stride[0], pad[0], what),
             _window_axis("width", W, window[1], stride[1], pad[1], what))
@@ -71,7 +74,7 @@ def _per_channel(shape):
 def _vector_only(name):
     def rule(shape, o):
         if len(shape) != 1:
-            raise ShapeProblem(f"{name} needs a vector input, but gets {list(shape)}",
+            raise ShapeProblem(f"needs a vector input, but gets {list(shape)}",
                                "put an affine layer before it")
         return list(shape)
     return rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netc.errors import NetcError, NetcSpecError
+from netc.errors import NetcError, NetcSpecError, raise_if_any
 
 from .lower import Lowered, lower
 from .plan import Plan
@@ -26,35 +26,56 @@ def _locator(lowered: Lowered | None, document: dict):
     return locate
 
 
-def check_text(text) -> None:
-    if isinstance(text, bytes) or "\x00" in text:
-        raise NetcSpecError("this is not a text file", line=1, column=1,
-                            hint="a .net file is UTF-8 text")
+def decode(raw: bytes, path: str | None = None) -> str:
+    """UTF-8 bytes -> text; anything else is not a .net file (say where it breaks)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line_end = raw.find(b"\n", exc.start)
+        source_line = raw[line_start:None if line_end < 0 else line_end].decode("utf-8", "replace")
+        raise NetcSpecError("this is not a text file (not UTF-8)", path=path,
+                            line=raw.count(b"\n", 0, exc.start) + 1, column=exc.start - line_start + 1,
+                            source_line=source_line.rstrip("\r"),
+                            hint="a .net file is plain UTF-8 text") from None
 
 
-def parse_text(text: str, name: str = "network") -> Lowered:
+def check_text(text) -> str:
+    """The text a compiler stage can take: str, or UTF-8 bytes, without NUL bytes."""
+    if isinstance(text, (bytes, bytearray)):
+        text = decode(bytes(text))
+    if not isinstance(text, str):
+        raise NetcSpecError(f"expected .net text, a spec document or a Plan, not {type(text).__name__}")
+    if "\x00" in text:
+        at = text.index("\x00")
+        line_start = text.rfind("\n", 0, at) + 1
+        raise NetcSpecError("this is not a text file (it holds a NUL byte)",
+                            line=text.count("\n", 0, at) + 1, column=at - line_start + 1,
+                            hint="a .net file is plain UTF-8 text")
+    return text
+
+
+def lower_text(text: str, name: str = "network") -> Lowered:
+    """Text -> spec document and source map; lowering errors are collected, not raised."""
+    return lower(parse_statements(check_text(text)), default_name=name)
+
+
+def parse_text(text, name: str = "network") -> Lowered:
     """Text -> spec document and source map (no schema or shape checks yet)."""
-    check_text(text)
-    lowered = lower(parse_statements(text), default_name=name)
-    if lowered.document["input"] is None and not any(e for e in ()):
-        first_line = next((i + 1 for i, l in enumerate(text.splitlines())
-                           if l.strip() and not l.lstrip().startswith("#")), None)
-        if first_line is None:
-            raise NetcSpecError("the file is empty", line=1, column=1,
-                                hint="start with 'input 1x28x28' (or 'input 784') and a chain of layers")
-        raise NetcSpecError("no 'input' directive", line=first_line, column=1,
-                            hint="add a line such as 'input 1x28x28' or 'input 784'")
+    lowered = lower_text(text, name)
+    raise_if_any(lowered.errors)
     return lowered
 
 
-def compile_text(text: str, path: str | None = None) -> Plan:
+def compile_text(text, path: str | None = None) -> Plan:
     name = Path(path).stem if path else "network"
     try:
-        lowered = parse_text(text, name)
+        text = check_text(text)
+        lowered = lower_text(text, name)
         document = validate(lowered.document, lowered)
         plan = build_plan(document, _locator(lowered, document))
     except NetcError as error:
-        raise error.located(path, text)
+        raise error.located(path, text if isinstance(text, str) else None)
     return Plan(plan, document=document, source=path)
 
 

@@ -22,8 +22,11 @@ def _pair(value):
 
 def resolve_options(layer: dict, op: str) -> dict:
     """Layer options with defaults filled and pairs spelled out."""
-    o = {**schema.defaults("layer", layer["type"]),
-         **{k: v for k, v in layer.items() if k not in ("type", "line", "column", "weights", "bias", "init")}}
+    given = {**schema.defaults("layer", layer["type"]), **layer}
+    # In the schema's order (filters, kernel, stride, pad), so plans read alike.
+    # conv and affine `init` is the weights' initialiser (the step's `init`), not an option.
+    skip = ("weights", "bias", "init") if op in ("conv", "affine") else ()
+    o = {k: given[k] for k in schema.options("layer", layer["type"]) if k in given and k not in skip}
     if op in ("conv", "maxpool", "avgpool"):
         window = o["kernel"] if op == "conv" else o["window"]
         o["stride"] = _pair(o.get("stride", window))
@@ -37,7 +40,8 @@ def _settings(document: dict) -> dict:
     optimizer = {"type": optimizer["type"], **schema.defaults("optimizer", optimizer["type"]), **optimizer}
     data = document.get("data")
     if data is not None:
-        data = {"validation": 0, "limit": None, "path": None, **data}
+        data = {"name": data["name"], "validation": 0, "limit": None, "path": None,
+                **schema.defaults("data"), **data}
     weight_decay, seed = document.get("weight_decay"), document.get("seed")
     return {
         "data": data,

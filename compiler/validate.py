@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from netc.errors import NetcSpecError, did_you_mean, raise_if_any
@@ -15,7 +15,12 @@ from . import schema
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(schema.load())
+    # JSON Schema counts 10.0 as an integer; a layer of 10.0 units is a typo
+    # the runtime would trip over, so integers here are Python ints.
+    strict = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, x: isinstance(x, int) and not isinstance(x, bool))
+    cls = validators.extend(Draft202012Validator, type_checker=strict)
+    return cls(schema.load())
 
 
 def json_path(path) -> str:
@@ -26,33 +31,52 @@ def json_path(path) -> str:
     return out or "document"
 
 
+def shown(x) -> str:
+    """A value as a .net file spells it (true, 2x3, "text"), else its repr."""
+    from .format import value
+    try:
+        return value(x) if not isinstance(x, str) else repr(x)
+    except TypeError:
+        return repr(x)
+
+
+_RELATIONS = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+_TYPE_HINTS = {"boolean": "write true or false", "integer": "write a whole number, e.g. 10",
+               "number": "write a number, e.g. 0.01 or 1e-6", "string": 'write a "string"'}
+
+
 def _explain(error) -> tuple[str, str | None]:
     """A readable message and a hint for one jsonschema error."""
-    v, kind = error.validator, error.validator_value
+    v, kind, description = error.validator, error.validator_value, error.schema.get("description")
     if v == "enum":
-        return f"{error.instance!r} is not one of the known names", did_you_mean(str(error.instance), kind)
+        return f"unknown name {shown(error.instance)}", did_you_mean(str(error.instance), kind)
     if v == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         known = [k for k in error.schema.get("properties", {}) if k not in ("type", "line", "column")]
         return f"unknown key {', '.join(map(repr, extra))}", did_you_mean(extra[0], known)
     if v == "required":
-        return error.message.replace("property", "key"), None
-    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        relation = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
-        return f"{error.instance!r} is out of range: it must be {relation} {kind}", None
+        return error.message.replace("property", "key"), description
+    if v in _RELATIONS:
+        return f"{shown(error.instance)} is out of range: it must be {_RELATIONS[v]} {kind}", description
     if v == "type":
-        wanted = kind if isinstance(kind, str) else " or ".join(kind)
-        return f"{error.instance!r} is not a{'n' if wanted[0] in 'aeiou' else ''} {wanted}", None
-    return error.message, None
+        wanted = [kind] if isinstance(kind, str) else [k for k in kind if k != "null"]
+        article = "an" if wanted[0][0] in "aeiou" else "a"
+        return f"{shown(error.instance)} is not {article} {' or '.join(wanted)}", _TYPE_HINTS.get(wanted[0])
+    if v in ("oneOf", "anyOf", "not", "const"):
+        return f"{shown(error.instance)} is not allowed here", description
+    if v in ("minItems", "maxItems"):
+        return f"{shown(error.instance)} has the wrong number of values", description
+    return error.message, description
 
 
 def validate(document: dict, lowered=None) -> dict:
-    """Raise every independent schema error at once; return the document."""
-    errors, seen = [], set()
+    """Raise every independent error at once (the lowering stage's and the
+    schema's); return the document."""
+    errors, seen = list(lowered.errors) if lowered is not None else [], set()
     for error in _validator().iter_errors(document):
         error = best_match([error]) if error.context else error
         path = tuple(error.absolute_path)
-        if path in seen:
+        if path in seen or (lowered is not None and lowered.is_broken(path)):
             continue
         seen.add(path)
         message, hint = _explain(error)

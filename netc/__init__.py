@@ -11,7 +11,7 @@ from netc.api import compile, format, load, parse  # noqa: F401,A004
 from netc.compiler.plan import Plan  # noqa: F401
 
 
-def train(source, **options):
+def train(source=None, **options):
     """Train a .net file, source text, document or Plan; returns the run's summary."""
-    from netc.runtime.trainer import train as _train
+    from netc.training import train as _train
     return _train(source, **options)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from netc.compiler.format import format_document, format_text
-from netc.compiler.pipeline import compile_document, compile_text, parse_text
+from netc.compiler.pipeline import check_text, compile_document, compile_text, decode, parse_text
 from netc.compiler.plan import Plan
+from netc.compiler.validate import validate
 from netc.errors import NetcError
 
 
@@ -20,12 +21,7 @@ def read_source(path) -> str:
         raise NetcError("is a directory, not a .net file", path=str(path)) from None
     except OSError as exc:
         raise NetcError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise NetcError("this is not a text file (not UTF-8)", path=str(path), line=line,
-                        hint="a .net file is plain UTF-8 text") from None
+    return decode(raw, str(path))
 
 
 def parse(text: str) -> dict:
@@ -50,5 +46,14 @@ def load(path) -> Plan:
 def format(source) -> str:  # noqa: A001
     """Canonical .net text for .net text (comments kept) or a spec document."""
     if isinstance(source, dict):
-        return format_document(source)
-    return format_text(source)
+        return format_document(validate(source))
+    return format_text(check_text(source))
+
+
+def format_file(path) -> tuple[str, str]:
+    """(source, canonical text) of a .net file; errors carry its path and line."""
+    source = read_source(path)
+    try:
+        return source, format_text(source)
+    except NetcError as error:
+        raise error.located(str(path), source)

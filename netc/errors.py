@@ -27,9 +27,10 @@ class NetcError(Exception):
         if self.path is None:
             self.path = path
         if self.source_line is None and text is not None and self.line:
-            lines = text.splitlines()
+            # Lines as the parser counts them: only "\n" ends one (not \f or \u2028).
+            lines = text.split("\n")
             if 0 < self.line <= len(lines):
-                self.source_line = lines[self.line - 1]
+                self.source_line = lines[self.line - 1].rstrip("\r")
         return self
 
     def __str__(self) -> str:
@@ -40,7 +41,8 @@ class NetcError(Exception):
                 where += f":{self.column}"
         out = [f"{where}: error: {self.message}"]
         if self.source_line is not None and self.line:
-            out.append("    " + self.source_line.replace("\t", " "))
+            # One printable character per column keeps the caret under its column.
+            out.append("    " + "".join(c if c.isprintable() else " " for c in self.source_line))
             if self.column:
                 out.append("    " + " " * (self.column - 1) + "^")
         if self.hint:

@@ -61,7 +61,9 @@ class Trainer:
     def run(self, position: Position | None = None) -> list[dict]:
         position = position or Position()
         stop = _StopFlag()
-        with stop:
+        # A diverging run overflows before its loss turns non-finite; the check
+        # in _epoch reports that once, clearly, instead of NumPy warnings.
+        with stop, np.errstate(over="ignore", invalid="ignore"):
             while position.epoch < self.settings["epochs"]:
                 self._epoch(position, stop)
                 self.records.append(self._score(position))

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 import netc
-from netc.api import read_source
+from netc.api import format_file
 from netc.errors import NetcError
 
 
@@ -76,10 +76,9 @@ def fmt(files, check_only, write):
     changed = failed = False
     for path in files:
         try:
-            source = read_source(path)
-            formatted = netc.format(source)
+            source, formatted = format_file(path)
         except NetcError as error:
-            click.echo(str(error.located(str(path), None) if error.path is None else error), err=True)
+            click.echo(str(error), err=True)
             failed = True
             continue
         if check_only:

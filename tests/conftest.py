@@ -1,0 +1,25 @@
+"""Fixtures shared by the tests (helpers.py holds the plain functions)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import SHARED_DATA, blobs
+
+
+@pytest.fixture
+def shared_data(monkeypatch) -> Path:
+    """The MNIST copy and the book's weights beside the repository."""
+    monkeypatch.setenv("NETC_DATA", str(SHARED_DATA))
+    return SHARED_DATA
+
+
+@pytest.fixture
+def tiny_npz(tmp_path) -> Path:
+    """200 training and 60 test 1x8x8 images of 3 classes."""
+    x, t = blobs(260, (1, 8, 8), 3)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=x[:200], t_train=t[:200], x_test=x[200:], t_test=t[200:])
+    return path

@@ -1,0 +1,31 @@
+"""Helpers the tests share: where the shared data lives, and small synthetic
+data sets that let training tests run in a second."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def blobs(n: int, shape, classes: int, seed: int = 0):
+    """Separable synthetic images: each class lights up its own band of pixels."""
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, classes, size=n)
+    x = rng.uniform(0, 60, size=(n, *shape))
+    flat = x.reshape(n, -1)
+    band = flat.shape[1] // classes
+    for c in range(classes):
+        flat[t == c, c * band:(c + 1) * band] += 150
+    return x.astype(np.uint8), t.astype(np.int64)
+
+
+def tiny_spec(npz: Path, *, extra: str = "") -> str:
+    """A small CNN over `tiny_npz`, with dropout so resume must restore the RNG."""
+    return (f'input 1x8x8\n'
+            f'conv 4x3x3 pad=1 -> relu -> pool 2 -> affine 16 -> relu -> dropout 0.2\n'
+            f'  -> affine 3 -> softmax\n'
+            f'data npz path="{npz}" validation=0.2\n'
+            f'init he\noptimizer adam lr=0.01\ntrain epochs=6 batch=32 eval=50\nseed 7\n{extra}')
