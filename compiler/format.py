@@ -65,7 +65,7 @@ def format_text(text: str) -> str:
             else:
                 code[line] = rendered if i == 0 else "  -> " + rendered
     notes = {line: text_ for line, _, text_ in comments(text)}
-    lines, raw_lines = [], text.splitlines()
+    lines, raw_lines = [], text.split("\n")   # lines as the parser counts them
     for n in range(1, len(raw_lines) + 1):
         if n in code:
             lines.append(code[n] + (f"  {notes[n]}" if n in notes else ""))

@@ -234,6 +234,8 @@ class Lowerer:
                        f"keep one '{cmd.name}' line")
             return
         self.first_seen[key] = cmd.pos
+        if key == "input":
+            self.where[("layers",)] = cmd.pos    # "no layers" points at the input line
         # A one-value directive (seed 1.5) is best pointed at by its value.
         single = len(cmd.args) == 1 and not cmd.options and key not in ("data", "init", "optimizer")
         self.where[(key,)] = cmd.args[0].pos if single else cmd.pos

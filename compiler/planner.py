@@ -103,7 +103,7 @@ class Planner:
         shape, steps = list(self.document["input"]), []
         layers = self.document["layers"]
         if not layers:
-            self.error(NetcSpecError, ("input",), "the network has no layers",
+            self.error(NetcSpecError, ("layers",), "the network has no layers",
                        "add a chain such as 'affine 10 -> softmax'")
         for index, layer in enumerate(layers[:-1]):
             if OPS[ALIASES.get(layer["type"], layer["type"])].loss:

@@ -139,7 +139,9 @@ def _unexpected_token(exc: UnexpectedToken, text: str) -> NetcSyntaxError:
         line, column = _arrow_pos(token)
         shown = "'->'"
     before = text.split("\n")[line - 1][:column - 1].rstrip() if line else ""
-    if "RSQB" in expected or "RPAR" in expected:
+    if token.type == "_NL" and before.count("[") > before.count("]"):
+        hint = "close the list with ']' on the line where it opens"
+    elif "RSQB" in expected or "RPAR" in expected:
         close = "]" if "RSQB" in expected else ")"
         hint = f"close the {'list' if close == ']' else 'call'} with '{close}' (on the line where it opens)"
     elif token.type == "_NL" and before.endswith("->"):

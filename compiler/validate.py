@@ -62,7 +62,9 @@ def _explain(error) -> tuple[str, str | None]:
         wanted = [kind] if isinstance(kind, str) else [k for k in kind if k != "null"]
         article = "an" if wanted[0][0] in "aeiou" else "a"
         return f"{shown(error.instance)} is not {article} {' or '.join(wanted)}", _TYPE_HINTS.get(wanted[0])
-    if v in ("oneOf", "anyOf", "not", "const"):
+    if v in ("oneOf", "anyOf"):
+        return f"{shown(error.instance)} is not allowed here", description and f"expected {description}"
+    if v in ("not", "const"):
         return f"{shown(error.instance)} is not allowed here", description
     if v in ("minItems", "maxItems"):
         return f"{shown(error.instance)} has the wrong number of values", description

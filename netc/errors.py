@@ -54,7 +54,7 @@ class NetcSyntaxError(NetcError):
     """The text does not follow the grammar."""
 
 
-class NetcSpecError(NetcError):
+class NetcSpecError(NetcError, ValueError):
     """Unknown names, misplaced or repeated statements, values out of range."""
 
 
@@ -62,11 +62,11 @@ class NetcShapeError(NetcError):
     """Shapes that do not fit together."""
 
 
-class NetcDataError(NetcError):
+class NetcDataError(NetcError, ValueError):
     """A data set, weights file or checkpoint that cannot be used."""
 
 
-class NetcRuntimeError(NetcError):
+class NetcRuntimeError(NetcError, RuntimeError):
     """Something went wrong while running or training a network."""
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from netc.errors import NetcRuntimeError
+
 from .init import initialise
 from .layers import build_layer
 from .losses import LOSSES
@@ -13,7 +15,7 @@ from .losses import LOSSES
 DECAYED_OPS = ("conv", "affine")  # weight decay applies to these layers' W only
 
 
-class NetworkError(RuntimeError):
+class NetworkError(NetcRuntimeError):
     """The network cannot do what was asked (e.g. train without a loss)."""
 
 

@@ -9,8 +9,10 @@ import math
 
 import numpy as np
 
+from netc.errors import NetcSpecError
 
-class OptimizerError(ValueError):
+
+class OptimizerError(NetcSpecError):
     """A bad optimizer spec, or params/grads that do not belong together."""
 
 

@@ -1,7 +1,6 @@
-"""The one exception of the data package: a data set that cannot be read,
-found, verified or fitted to the network's input."""
+"""The one error the data package raises."""
+from netc.errors import NetcDataError
 
 
-class DataError(Exception):
-    """A data problem the user can fix; the message names the file or dataset
-    and says what is wrong (and, where it helps, what to do)."""
+class DataError(NetcDataError):
+    """A data set that is missing, corrupt, or does not fit the network."""

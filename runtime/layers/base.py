@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from netc.errors import NetcRuntimeError, NetcSpecError
 
-class LayerError(ValueError):
+
+class LayerError(NetcSpecError):
     """A plan step the runtime cannot build (unknown op, bad options)."""
 
 
-class NotTrainableError(RuntimeError):
+class NotTrainableError(NetcRuntimeError):
     """Backward was asked of a layer that has no usable gradient."""
 
 

@@ -1,0 +1,29 @@
+"""Packaging: a wheel holds everything under netc/ (grammar and schemas
+included) and no bare top-level compiler/ or runtime/ module."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_maps_every_folder_under_netc(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+                   check=True, cwd=tmp_path)
+    wheel = next(tmp_path.glob("netc-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/", 1)[0] for name in names}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"netc"}
+    for needed in ("netc/spec/netc.lark", "netc/spec/netc.schema.json", "netc/compiler/pipeline.py",
+                   "netc/runtime/layers/conv.py", "netc/runtime/data/idx.py", "netc/cli/__init__.py"):
+        assert needed in names, needed
+
+
+def test_installed_package_imports_as_netc_only(tmp_path):
+    code = ("import importlib.util, netc.compiler, netc.runtime, netc.spec;"
+            "assert importlib.util.find_spec('compiler') is None;"
+            "assert importlib.util.find_spec('runtime') is None")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
