@@ -39,7 +39,8 @@ class NetcError(Exception):
             where += f":{self.line}"
             if self.column:
                 where += f":{self.column}"
-        out = [f"{where}: error: {self.message}"]
+        # No file and no line (a bad command-line value, say): just the message.
+        out = [f"{where}: error: {self.message}" if self.path or self.line else f"error: {self.message}"]
         if self.source_line is not None and self.line:
             # One printable character per column keeps the caret under its column.
             out.append("    " + "".join(c if c.isprintable() else " " for c in self.source_line))

@@ -26,8 +26,8 @@ def run_values(source, samples: list[list[float]], weights=None) -> list[list[fl
     size = int(np.prod(plan.input_shape))
     for values in samples:
         if len(values) != size:
-            raise NetcRuntimeError(f"--input has {len(values)} values, but the network's input "
-                                   f"{'x'.join(map(str, plan.input_shape))} takes {size}")
+            raise NetcRuntimeError(f"--input has {len(values)} values, but the network takes {size} "
+                                   f"(input {'x'.join(map(str, plan.input_shape))})")
     x = np.array(samples, dtype=np.float64).reshape(len(samples), *plan.input_shape)
     return network.forward(x).reshape(len(samples), -1).tolist()
 

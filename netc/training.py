@@ -35,30 +35,53 @@ def resolve_plan(source, overrides=(), epochs=None) -> Plan:
     assignments = list(overrides) + ([f"train.epochs={epochs}"] if epochs is not None else [])
     if assignments:
         try:
-            plan = netc.compile(apply_overrides(plan.document, assignments))
+            overridden = netc.compile(apply_overrides(plan.document, assignments))
         except NetcError as error:
-            raise error.located(plan.source, None)
+            raise located(error, plan)
+        overridden.source = plan.source
+        plan = overridden
     return plan
 
 
+def located(error: NetcError, plan: Plan) -> NetcError:
+    """Point an error at the plan's .net file, with the source line when it has one."""
+    text = None
+    if plan.source and error.line:
+        try:
+            text = Path(plan.source).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            pass
+    return error.located(plan.source, text)
+
+
 def require_trainable(plan: Plan) -> None:
+    try:
+        _require_trainable(plan)
+    except NetcError as error:
+        raise located(error, plan)
+
+
+def _require_trainable(plan: Plan) -> None:
     if plan.loss is None:
         last = plan.layers[-1]
         raise NetcRuntimeError(f"network '{plan.name}' ends in '{last['op']}', so it has no loss: "
                                "it can be run, not trained", line=last["line"], column=last["column"],
-                               path=plan.source, hint="end the chain with softmax (classes) or identity (regression)")
+                               hint="end the chain with softmax (classes) or identity (regression)")
     for step in plan.layers:
         if step["op"] == "step":
             raise NetcRuntimeError("the step function has no gradient: this network can be run, not trained",
-                                   line=step["line"], column=step["column"], path=plan.source,
+                                   line=step["line"], column=step["column"],
                                    hint="use sigmoid or relu instead of step to train")
     if plan.data["data"] is None:
         raise NetcRuntimeError(f"network '{plan.name}' has no 'data' directive: nothing to train on",
-                               path=plan.source, hint="add e.g. 'data mnist'")
+                               hint="add e.g. 'data mnist'")
 
 
 def load_data(plan: Plan, data_dir=None):
-    return load_dataset(plan.data["data"], plan.data["input_shape"], plan.data["seed"], data_dir)
+    try:
+        return load_dataset(plan.data["data"], plan.data["input_shape"], plan.data["seed"], data_dir)
+    except NetcError as error:
+        raise located(error, plan)
 
 
 def weights_path(path) -> Path:
@@ -157,8 +180,8 @@ def evaluate_file(source, weights, data_dir=None) -> dict:
     from netc.runtime.metrics import evaluate
     plan = resolve_plan(source)
     if plan.data["data"] is None:
-        raise NetcRuntimeError(f"network '{plan.name}' has no 'data' directive: nothing to evaluate on",
-                               path=plan.source, hint="add e.g. 'data mnist'")
+        raise located(NetcRuntimeError(f"network '{plan.name}' has no 'data' directive: nothing to evaluate on",
+                                       hint="add e.g. 'data mnist'"), plan)
     network = Network(plan.data)
     load_weights(weights_path(weights), network)
     data = load_data(plan, data_dir)

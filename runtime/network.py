@@ -4,10 +4,13 @@ Parameters are named "{index}.{op}.{name}" (e.g. 0.conv.W) as in the plan docs.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from netc.errors import NetcRuntimeError
 
+from . import lanes
 from .init import initialise
 from .layers import build_layer
 from .losses import LOSSES
@@ -41,6 +44,10 @@ class Network:
                 raise NetworkError(f"unknown loss {self.loss_name!r}; known: {sorted(LOSSES)}")
             if self.loss_name == "cross_entropy" and self.layers[-1].op != "softmax":
                 raise NetworkError("cross_entropy needs a softmax as the last layer")
+        # Data-parallel lanes (see lanes.py) need layers whose rows are independent.
+        self._splittable = all(layer.splittable for layer in self.layers)
+        self._flops_per_row = float(plan.get("total_flops") or 0)
+        self._replicas: list[list] = []  # layer copies for lanes 1, 2, ...
 
     def _named(self, attribute: str) -> dict[str, np.ndarray]:
         return {f"{layer.step['index']}.{layer.op}.{name}": array
@@ -76,9 +83,40 @@ class Network:
             x = layer.forward(x, train)
         return x
 
+    def _lanes(self, rows: int) -> list[list]:
+        """One layer list per lane for a batch of `rows`; [self.layers] for no split."""
+        count = lanes.lane_count(rows, self._flops_per_row) if self._splittable else 1
+        while len(self._replicas) < count - 1:
+            self._replicas.append(self._replica())
+        return [self.layers] + self._replicas[:count - 1]
+
+    def _replica(self) -> list:
+        copies = [build_layer(layer.step, self.dtype) for layer in self.layers]
+        for copy, layer in zip(copies, self.layers):
+            copy.params = layer.params  # shared, so optimizer updates reach every lane
+        return copies
+
+    def _forward(self, x: np.ndarray, stop: int, train: bool, lane_layers) -> np.ndarray:
+        """Layers [0, stop) over x, its rows split across lanes."""
+        if len(lane_layers) == 1:
+            return self._run(x, self.layers[:stop], train)
+        spans = lanes.bounds(len(x), len(lane_layers))
+        if train:
+            # Draw random masks for the whole batch here, in layer order: the
+            # same numbers a single lane would draw, whatever the lane count.
+            for index, layer in enumerate(self.layers[:stop]):
+                if layer.random:
+                    full = layer.draw_mask((len(x), *layer.input_shape))
+                    for layers, (lo, hi) in zip(lane_layers, spans):
+                        layers[index].preset_mask = full[lo:hi]
+        outs = lanes.run([partial(self._run, x[lo:hi], layers[:stop], train)
+                          for layers, (lo, hi) in zip(lane_layers, spans)])
+        return np.concatenate(outs)
+
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """(N, *input_shape) -> (N, *output_shape), softmax included."""
-        return self._run(self._prepare(x), self.layers, train)
+        x = self._prepare(x)
+        return self._forward(x, len(self.layers), train, self._lanes(len(x)))
 
     def predict(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Inference in chunks of batch_size, bounding the im2col memory."""
@@ -101,14 +139,13 @@ class Network:
 
     def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
         """Batch-mean loss plus 0.5 * weight_decay * sum(W**2)."""
-        out = self._run(self._prepare(x), self._head(), train)
+        x = self._prepare(x)
+        out = self._forward(x, len(self._head()), train, self._lanes(len(x)))
         value, _ = LOSSES[self.loss_name](out, t)
         return value + self._decay_term()
 
-    def _loss_and_grads(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
-        head = self._head()
-        out = self._run(self._prepare(x), head, train=True)
-        value, dout = LOSSES[self.loss_name](out, t)
+    @staticmethod
+    def _backward(dout: np.ndarray, head) -> None:
         for position in range(len(head) - 1, -1, -1):
             dout = head[position].backward(dout)
             if dout is None:
@@ -116,6 +153,20 @@ class Network:
                     raise NetworkError(f"step {position} returned no input gradient "
                                        "but earlier layers have parameters")
                 break
+
+    def _loss_and_grads(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
+        stop = len(self._head())
+        x = self._prepare(x)
+        lane_layers = self._lanes(len(x))
+        out = self._forward(x, stop, True, lane_layers)
+        value, dout = LOSSES[self.loss_name](out, t)  # on the whole batch: one mean
+        spans = lanes.bounds(len(x), len(lane_layers))
+        lanes.run([partial(self._backward, dout[lo:hi], layers[:stop])
+                   for layers, (lo, hi) in zip(lane_layers, spans)])
+        for replica in lane_layers[1:]:  # the batch gradient is the lanes' sum
+            for layer, copy in zip(self.layers, replica):
+                for name, grad in layer.grads.items():
+                    grad += copy.grads[name]
         for layer in self.layers:
             if self.weight_decay and layer.op in DECAYED_OPS:
                 layer.grads["W"] += self.weight_decay * layer.params["W"]

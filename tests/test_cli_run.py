@@ -43,7 +43,7 @@ def test_gates_give_their_truth_tables(gate):
 def test_run_with_the_wrong_number_of_values_is_a_clear_error():
     result = netc_("run", MODELS / "threelayer.net", "--input", "1,2,3")
     assert result.exit_code == 1
-    assert "takes 2" in result.output and "Traceback" not in result.output
+    assert "takes 2" in result.output and "error:" in result.output and "Traceback" not in result.output
 
 
 def test_train_json_is_the_last_line_and_eval_repeats_it(tmp_path, tiny_npz):

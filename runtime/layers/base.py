@@ -21,6 +21,8 @@ class Layer:
     """Base layer: forward(x, train) -> y keeps what backward(dout) -> dx needs."""
 
     op: str = ""
+    splittable = True   # rows are independent: a batch may be split across lanes
+    random = False      # draws from the network's Generator (then has draw_mask)
 
     def __init__(self, step: dict, dtype=np.float32, rng: np.random.Generator | None = None):
         self.step = step

@@ -24,15 +24,24 @@ class Dropout(Layer):
         self.train_scale = self.scalar(1.0 / keep if self.inverted and keep > 0 else 1.0)
         self.eval_scale = self.scalar(1.0 if self.inverted else keep)
 
+    random = True
+    preset_mask = None  # set by the network when it splits a batch into lanes
+
+    def draw_mask(self, shape):
+        """A training mask of `shape` from the Generator, the scale folded in."""
+        if self.rng is None:
+            raise RuntimeError("dropout: training needs a numpy.random.Generator")
+        keep = self.rng.random(shape, dtype=self.dtype) > self.dtype.type(self.ratio)
+        return keep * self.train_scale if self.inverted else keep
+
     def forward(self, x, train=False):
         if not train:
             self._mask = None
             return x if self.eval_scale == 1 else x * self.eval_scale
-        if self.rng is None:
-            raise RuntimeError("dropout: training needs a numpy.random.Generator")
-        keep = self.rng.random(x.shape, dtype=self.dtype) > self.dtype.type(self.ratio)
-        # The scale is folded into the mask once; backward reuses it as is.
-        self._mask = keep * self.train_scale if self.inverted else keep
+        if self.preset_mask is not None:
+            self._mask, self.preset_mask = self.preset_mask, None
+        else:
+            self._mask = self.draw_mask(x.shape)
         return x * self._mask
 
     def backward(self, dout):

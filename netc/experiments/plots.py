@@ -1,0 +1,143 @@
+"""PNG figures of finished experiments: a run folder, a compare folder or a
+search folder -> one image. matplotlib is an optional extra (netc[plot]),
+imported only here and only when a figure is drawn, with the Agg backend so
+no display is needed."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from netc.errors import NetcError
+
+DEFAULT_NAMES = {"run": "curves.png", "compare": "compare.png", "search": "search.png"}
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, or a NetcError saying how to get it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise NetcError("plotting needs matplotlib, which is not installed",
+                        hint="pip install 'netc[plot]'   (or: pip install matplotlib)") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def folder_kind(folder) -> str:
+    """"search", "compare" or "run", from the files the folder holds."""
+    folder = Path(folder)
+    for kind, marker in (("search", "search.json"), ("compare", "compare.json"), ("run", "metrics.jsonl")):
+        if (folder / marker).exists():
+            return kind
+    raise NetcError(f"{folder}: not a run, compare or search folder "
+                    "(no metrics.jsonl, compare.json or search.json)")
+
+
+def plot_folder(folder, out=None) -> Path:
+    """Draw whatever the folder holds; returns the PNG's path (default: inside it)."""
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    out = Path(out) if out else folder / DEFAULT_NAMES[kind]
+    if kind == "search":
+        from .search import ranked, read_results
+        settings = json.loads((folder / "search.json").read_text())
+        return plot_search(ranked(read_results(folder)), settings["space"], out, title=folder.name)
+    if kind == "compare":
+        from .compare import load_comparison
+        return plot_comparison(load_comparison(folder), out)
+    from .compare import read_metrics
+    return plot_run(read_metrics(folder), out, title=folder.name)
+
+
+def _series(records, key):
+    xs = [r["epoch"] for r in records if r.get(key) is not None]
+    return xs, [r[key] for r in records if r.get(key) is not None]
+
+
+def plot_run(records: list[dict], out, title="") -> Path:
+    """Loss (left) and train / validation / test accuracy (right) per epoch."""
+    plt = pyplot()
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (("train_loss", "train"), ("test_loss", "test")):
+        loss_ax.plot(*_series(records, key), marker=".", label=label)
+    for key, label in (("train_acc", "train"), ("val_acc", "validation"), ("test_acc", "test")):
+        xs, ys = _series(records, key)
+        if ys:
+            acc_ax.plot(xs, ys, marker=".", label=label)
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
+    for ax in (loss_ax, acc_ax):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return _save(fig, out)
+
+
+def plot_comparison(variants: list[dict], out) -> Path:
+    """Every variant's training loss (left) and test accuracy (right) per epoch."""
+    plt = pyplot()
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    for v in variants:
+        loss_ax.plot(*_series(v["records"], "train_loss"), marker=".", label=v["label"])
+        acc_ax.plot(*_series(v["records"], "test_acc"), marker=".", label=v["label"])
+    loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss")
+    acc_ax.set(xlabel="epoch", ylabel="test accuracy", title="test accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def plot_search(results: list[dict], space: dict, out, title="") -> Path:
+    """Validation accuracy against each searched value, one panel per key;
+    log-scale axes for log() ranges; failed trials as red x at 0."""
+    plt = pyplot()
+    keys = list(space)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 4), squeeze=False)
+    best = results[0]["trial"] if results and results[0]["val_acc"] is not None else None
+    for ax, key in zip(axes[0], keys):
+        choices = space[key]["args"] if space[key]["call"] == "choice" else None
+        position = (lambda v: choices.index(v)) if choices and not all(_number(c) for c in choices) else (lambda v: v)
+        ok = [r for r in results if r["val_acc"] is not None]
+        failed = [r for r in results if r["val_acc"] is None]
+        ax.scatter([position(r["values"][key]) for r in ok], [r["val_acc"] for r in ok], s=18, label="trial")
+        if failed:
+            ax.scatter([position(r["values"][key]) for r in failed], [0] * len(failed), marker="x",
+                       color="red", label="diverged")
+        for r in ok:
+            if r["trial"] == best:
+                ax.scatter([position(r["values"][key])], [r["val_acc"]], s=80, facecolors="none",
+                           edgecolors="black", label="best")
+        if space[key]["call"] == "log":
+            ax.set_xscale("log")
+        if choices and not all(_number(c) for c in choices):
+            ax.set_xticks(range(len(choices)), [str(c) for c in choices])
+        ax.set(xlabel=key, ylabel="validation accuracy", ylim=(-0.02, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+    fig.suptitle(f"{title}: {len(results)} trials" if title else f"{len(results)} trials")
+    return _save(fig, out)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _save(fig, out) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return out

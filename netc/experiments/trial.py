@@ -1,0 +1,71 @@
+"""One search trial, run in a worker process: a spec document plus the
+trial's assignments -> a result record scored on validation data only.
+
+The trainer is handed a Dataset whose test arrays are empty, so no trial can
+look at the test set, even by accident: the seed keeps it for the very end."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import time
+
+import netc
+from netc.errors import NetcError
+from netc.overrides import apply_overrides
+from netc.runtime.data import load_dataset
+from netc.runtime.metrics import evaluate
+from netc.runtime.network import Network
+from netc.runtime.optimizers import make_optimizer
+from netc.runtime.trainer import Interrupted, Trainer
+
+_datasets: dict = {}    # per worker process: each trial reuses the loaded data set
+
+# Each worker uses one BLAS thread: the parallelism is in the processes.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_init() -> None:
+    # An idle worker ignores Ctrl-C (the parent decides what stops); a
+    # training worker gets it through the trainer's own handler, which stops
+    # at a step boundary.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def validation_dataset(plan, data_dir=None):
+    """The plan's data set with the test arrays emptied; cached per process."""
+    key = json.dumps([plan.data["data"], plan.data["input_shape"], plan.data["seed"], str(data_dir)])
+    if key not in _datasets:
+        data = load_dataset(plan.data["data"], plan.data["input_shape"], plan.data["seed"], data_dir)
+        _datasets[key] = dataclasses.replace(data, x_test=data.x_test[:0], t_test=data.t_test[:0])
+    return _datasets[key]
+
+
+def run_trial(document: dict, trial: int, values: dict, assignments: list[str],
+              epochs: int, data_dir=None) -> dict:
+    """Train one configuration for `epochs` epochs; {trial, values, status,
+    val_acc, val_loss, train_loss, train_acc, val_curve, seconds, pid}."""
+    started = time.perf_counter()
+    result = {"trial": trial, "values": values, "status": "ok", "val_acc": None, "val_loss": None,
+              "train_loss": None, "train_acc": None, "val_curve": [], "seconds": None, "pid": os.getpid()}
+    try:
+        plan = netc.compile(apply_overrides(document, assignments + [f"train.epochs={epochs}"]))
+        data = validation_dataset(plan, data_dir)
+        network = Network(plan.data)
+        trainer = Trainer(network, make_optimizer(plan.data["optimizer"]), data,
+                          plan.data["train"], plan.data["seed"])
+        records = trainer.run()
+        scored = evaluate(network, data.x_val, data.t_val)
+        result.update(val_acc=scored["accuracy"], val_loss=scored["loss"],
+                      train_loss=records[-1]["train_loss"], train_acc=records[-1]["train_acc"],
+                      val_curve=[r["val_acc"] for r in records])
+    except Interrupted:
+        result["status"] = "interrupted"
+    except NetcError as error:
+        # A learning rate that blows the loss up is a result, not a crash:
+        # the seed's log-scale search expects some trials to fail.
+        result.update(status="diverged" if "loss became" in str(error) else "error",
+                      message=str(error).splitlines()[0])
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result

@@ -1,0 +1,78 @@
+"""Runtime data parallelism: one batch split into row ranges ("lanes"), each run
+by a worker thread through its own copy of the layers, BLAS single-threaded.
+
+Why: NumPy's elementwise work (im2col copies, ReLU, pooling, bias) runs on one
+core, and a multithreaded BLAS spins while it waits for it. Splitting the batch
+keeps every core busy for the whole step. NumPy releases the GIL inside its
+loops and BLAS calls, so plain threads run the lanes side by side.
+
+Lanes need threadpoolctl (to hold BLAS at one thread while they run); without
+it, or with one BLAS thread, the network runs as a single lane.
+"""
+from __future__ import annotations
+
+import contextvars
+from concurrent.futures import ThreadPoolExecutor, wait
+
+MIN_LANE_ROWS = 8          # fewer rows per lane and thread hand-offs cost more than they save
+MIN_STEP_FLOPS = 20e6      # forward FLOPs per batch below which one lane is faster
+
+_controller = None         # threadpoolctl.ThreadpoolController, built once (it scans loaded libs)
+_executor: ThreadPoolExecutor | None = None
+
+
+def _blas():
+    """The BLAS part of a cached ThreadpoolController, or None without threadpoolctl."""
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    if not _controller:
+        return None
+    blas = _controller.select(user_api="blas")
+    return blas if blas.lib_controllers else None
+
+
+def blas_threads() -> int:
+    """Threads the BLAS would use now (1 when unknown)."""
+    blas = _blas()
+    if blas is None:
+        return 1
+    return max(c.num_threads for c in blas.lib_controllers)
+
+
+def lane_count(rows: int, flops_per_row: float) -> int:
+    """How many lanes a batch of `rows` gets: one per BLAS thread, if it pays."""
+    threads = blas_threads()
+    if threads < 2 or rows * flops_per_row < MIN_STEP_FLOPS:
+        return 1
+    return max(1, min(threads, rows // MIN_LANE_ROWS))
+
+
+def bounds(rows: int, lanes: int) -> list[tuple[int, int]]:
+    """Contiguous row ranges, as equal as possible, in order."""
+    edges = [rows * k // lanes for k in range(lanes + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def run(tasks) -> list:
+    """Run callables concurrently, the first on this thread, BLAS held at one
+    thread meanwhile; results in order. Each worker sees the caller's context
+    (so np.errstate set by the caller applies there too)."""
+    global _executor
+    if len(tasks) == 1:
+        return [tasks[0]()]
+    if _executor is None or _executor._max_workers < len(tasks) - 1:
+        _executor = ThreadPoolExecutor(max_workers=len(tasks) - 1, thread_name_prefix="netc-lane")
+    blas = _blas()
+    with blas.limit(limits=1):
+        futures = [_executor.submit(contextvars.copy_context().run, task) for task in tasks[1:]]
+        try:
+            first = tasks[0]()
+        finally:
+            wait(futures)  # never leave a lane running on arrays the caller reuses
+        return [first] + [future.result() for future in futures]
