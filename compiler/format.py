@@ -10,14 +10,18 @@ from .lower import POSITIONAL, DIRECTIVES
 from .syntax import Call, Command, Value, comments, parse_statements
 
 WIDTH = 88
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*\Z")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*([-.][A-Za-z0-9_]+)*\Z")
 
 
 def number(x) -> str:
-    """Shortest faithful spelling: 0.001, 1e-6, 100."""
+    """Shortest faithful spelling: 0.001, 1e-4, 2.5e-6, 100."""
     if isinstance(x, int):
         return str(x)
     text = repr(float(x))
+    if "e" not in text and 0 < abs(x) < 1e-3:
+        # repr writes 0.0001; learning rates and decays read better as 1e-4.
+        digits = len(text.replace("-", "").replace(".", "").lstrip("0"))
+        text = f"{x:.{digits - 1}e}"
     mantissa, _, exponent = text.partition("e")
     return f"{mantissa}e{int(exponent)}" if exponent else text
 
@@ -119,6 +123,9 @@ def _directive_text(key: str, v) -> str:
         return "input " + (str(v[0]) if len(v) == 1 else "x".join(map(str, v)))
     if key == "init":
         return f"init std={number(v['std'])}" if v["type"] == "std" else f"init {v['type']}"
+    if key == "search":
+        ranges = [f"{k}={value(r)}" for k, r in v["space"].items()]
+        return " ".join(["search"] + ranges + [f"{k}={value(v[k])}" for k in ("trials", "epochs") if k in v])
     if isinstance(v, dict):
         first = {"data": "name", "optimizer": "type"}.get(key)
         parts = [key] + ([value(v[first])] if first else [])

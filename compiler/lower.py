@@ -11,7 +11,11 @@ from . import schema
 from .syntax import Call, Chain, Command, Pos, Value
 
 TOP_LEVEL_KEYS = ("name", "input", "layers", "data", "init", "optimizer", "train",
-                  "weight_decay", "seed")
+                  "weight_decay", "seed", "search")
+# `search lr=log(...)`: short names for the spec paths searched most often.
+SEARCH_SHORTHANDS = {"lr": "optimizer.lr"}
+SEARCH_SETTINGS = ("trials", "epochs")
+SEARCHABLE_ROOTS = ("optimizer", "train", "weight_decay", "init", "data", "layers", "seed")
 INITIALISERS = ("std", "xavier", "xavier_uniform", "he")
 
 
@@ -163,6 +167,37 @@ def _init(cmd: Command, low: "Lowerer"):
     return out
 
 
+def _search(cmd: Command, low: "Lowerer"):
+    """`search lr=log(1e-6, 1e-2) weight_decay=log(1e-8, 1e-4) trials=20 epochs=1`:
+    settings are plain numbers, everything else a range over a spec path."""
+    if cmd.args:
+        raise ValueError("'search' takes key=range options, e.g. 'search lr=log(1e-4, 1e-1) trials=20'")
+    out, space = {}, {}
+    for opt in cmd.options:
+        target = out if opt.key in SEARCH_SETTINGS else space
+        path = ("search",) + ((opt.key,) if target is out else ("space", opt.key))
+        if opt.key in target:
+            low.error(opt.key_pos, f"option '{opt.key}' given twice", f"keep one '{opt.key}='")
+            continue
+        root = SEARCH_SHORTHANDS.get(opt.key, opt.key).split(".")[0]
+        if target is space and root not in SEARCHABLE_ROOTS:
+            low.broken.add(("search", "space"))
+            low.error(opt.key_pos, f"cannot search '{opt.key}': not a spec path",
+                      "search a dotted path such as optimizer.momentum, train.batch or layers.3.ratio; "
+                      + did_you_mean(opt.key, ("lr", "weight_decay", "trials", "epochs")))
+            continue
+        if target is space and opt.value.kind != "call":
+            low.broken.add(("search", "space"))
+            low.error(opt.value.pos, f"'{opt.key}' needs a range",
+                      "write log(a, b), uniform(a, b) or choice(a, b, ...)")
+            continue
+        target[opt.key] = json_value(opt.value)
+        low.where[path] = opt.value.pos
+    if not any(opt.key not in SEARCH_SETTINGS for opt in cmd.options):
+        raise ValueError("'search' needs at least one range, e.g. 'search lr=log(1e-4, 1e-1)'")
+    return {**out, "space": space}
+
+
 DIRECTIVES = {
     "network": ("name", _name),
     "input": ("input", _input),
@@ -173,6 +208,7 @@ DIRECTIVES = {
     "train": ("train", _typed_options("train", None)),
     "weight_decay": ("weight_decay", _scalar(("number",))),
     "seed": ("seed", _scalar(("number",))),
+    "search": ("search", _search),
 }
 
 

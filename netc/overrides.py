@@ -7,7 +7,7 @@ import json
 
 from netc.errors import NetcSpecError
 
-TOP_LEVEL = ("name", "input", "layers", "data", "init", "optimizer", "train", "weight_decay", "seed")
+TOP_LEVEL = ("name", "input", "layers", "data", "init", "optimizer", "train", "weight_decay", "seed", "search")
 
 
 def parse_value(text: str):

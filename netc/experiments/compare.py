@@ -84,9 +84,10 @@ def table(variants: list[dict]) -> str:
                      .rstrip() for row in rows)
 
 
-def loss_curves(variants: list[dict], key: str = "train_loss") -> str:
-    return text_curves({v["label"]: [r.get(key) for r in v["records"]] for v in variants},
-                       title=key.replace("_", " ") + " per epoch")
+def text_figures(variants: list[dict], keys=("train_loss", "test_acc")) -> str:
+    """Plain-text curves of each key, every variant on one grid."""
+    return "\n\n".join(text_curves({v["label"]: [r.get(key) for r in v["records"]] for v in variants},
+                                    title=key.replace("_", " ") + " per epoch") for key in keys)
 
 
 def slug(label: str) -> str:

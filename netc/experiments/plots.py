@@ -84,14 +84,23 @@ def plot_run(records: list[dict], out, title="") -> Path:
 
 
 def plot_comparison(variants: list[dict], out) -> Path:
-    """Every variant's training loss (left) and test accuracy (right) per epoch."""
+    """Every variant's training loss (left) and accuracy (right: test solid,
+    training dashed in the same colour, so the gap between them shows)."""
     plt = pyplot()
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    many = max((len(v["records"]) for v in variants), default=0) > 30
+    mark = None if many else "."
     for v in variants:
-        loss_ax.plot(*_series(v["records"], "train_loss"), marker=".", label=v["label"])
-        acc_ax.plot(*_series(v["records"], "test_acc"), marker=".", label=v["label"])
-    loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss")
-    acc_ax.set(xlabel="epoch", ylabel="test accuracy", title="test accuracy")
+        line, = loss_ax.plot(*_series(v["records"], "train_loss"), marker=mark, label=v["label"])
+        acc_ax.plot(*_series(v["records"], "test_acc"), marker=mark, color=line.get_color(), label=f"{v['label']} test")
+        acc_ax.plot(*_series(v["records"], "train_acc"), linestyle="--", color=line.get_color(),
+                    label=f"{v['label']} train")
+    losses = [r["train_loss"] for v in variants for r in v["records"] if r.get("train_loss")]
+    if losses and min(losses) > 0 and max(losses) / min(losses) > 100:
+        loss_ax.set_yscale("log")     # curves two orders apart stay readable
+    loss_ax.set(xlabel="epoch", ylabel="training loss (with weight decay term)", title="training loss")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy: test (solid), training (dashed)",
+               ylim=(0, 1.02))
     for ax in (loss_ax, acc_ax):
         ax.legend()
         ax.grid(alpha=0.3)

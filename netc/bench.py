@@ -1,0 +1,142 @@
+"""Benchmarks: a plan -> training and inference throughput, GFLOP/s, peak RSS.
+
+Inputs are synthetic uint8 images with random labels, a few distinct batches
+cycled: the runtime sees what training sees (uint8 pixels converted per batch),
+and random labels keep the loss from collapsing to zero, so no round measures a
+degenerate, easy or denormal-laden step. Results are medians of timed rounds.
+"""
+from __future__ import annotations
+
+import contextlib
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from netc.errors import NetcError
+from netc.runtime import lanes
+from netc.runtime.network import Network
+from netc.runtime.optimizers import make_optimizer
+
+DISTINCT_BATCHES = 8
+
+
+def thread_limit(threads: int | None):
+    """A context holding the BLAS at `threads` threads (threadpoolctl), or a no-op."""
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise NetcError("--threads needs threadpoolctl (pip install threadpoolctl); "
+                        "or set OPENBLAS_NUM_THREADS before starting netc") from None
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def blas_info() -> dict:
+    """Which BLAS runs and with what kernel (threadpoolctl), as far as known."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {}
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            return {key: lib.get(key) for key in ("internal_api", "version", "architecture", "num_threads")}
+    return {}
+
+
+def synthetic_batches(plan: dict, batch: int, seed: int = 0):
+    """DISTINCT_BATCHES (uint8 images, int labels) pairs shaped for `plan`."""
+    rng = np.random.default_rng(seed)
+    classes = int(np.prod(plan["output_shape"]))
+    return [(rng.integers(0, 256, (batch, *plan["input_shape"]), dtype=np.uint8),
+             rng.integers(0, classes, batch))
+            for _ in range(DISTINCT_BATCHES)]
+
+
+def _rounds(step, batches, iters: int, rounds: int, warmup: int) -> list[float]:
+    """Images per second of each timed round of `iters` steps, after `warmup` steps."""
+    for i in range(warmup):
+        step(*batches[i % len(batches)])
+    rates = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for i in range(iters):
+            step(*batches[i % len(batches)])
+        rates.append(iters * len(batches[0][0]) / (time.perf_counter() - started))
+    return rates
+
+
+class Runner:
+    """A network and optimizer from `plan`, with train and infer step callables."""
+
+    def __init__(self, plan: dict, batch: int, seed: int = 0):
+        if plan.get("loss") is None:
+            raise NetcError(f"network {plan.get('name', '')!r} has no loss: nothing to train")
+        self.plan, self.batch = plan, batch
+        self.network = Network(plan, seed=seed)
+        self.optimizer = make_optimizer(plan["optimizer"])
+        self.batches = synthetic_batches(plan, batch, seed)
+
+    def train(self, x, t):
+        self.network.train_step(x, t, self.optimizer)
+
+    def infer(self, x, t):
+        self.network.forward(x)
+
+
+def run(plan: dict, batch: int = 100, iters: int = 20, rounds: int = 5, warmup: int = 5,
+        threads: int | None = None, seed: int = 0) -> dict:
+    """Benchmark one plan; returns a JSON-ready dict (see `netc bench --help`)."""
+    runner = Runner(plan, batch, seed)
+    with thread_limit(threads), np.errstate(over="ignore", invalid="ignore"):
+        train = _rounds(runner.train, runner.batches, iters, rounds, warmup)
+        infer = _rounds(runner.infer, runner.batches, iters, rounds, warmup)
+        lane_count = len(runner.network._lanes(batch))
+        blas = blas_info()
+    flops = float(plan.get("total_flops") or 0)
+    train_rate, infer_rate = statistics.median(train), statistics.median(infer)
+    return {
+        "name": plan.get("name"), "batch": batch, "iters": iters, "rounds": rounds,
+        "threads": threads if threads is not None else blas.get("num_threads"),
+        "lanes": lane_count,
+        "train_images_per_s": round(train_rate, 1),
+        "infer_images_per_s": round(infer_rate, 1),
+        "train_ms_per_step": round(1e3 * batch / train_rate, 3),
+        "train_rounds": [round(r, 1) for r in train],
+        "infer_rounds": [round(r, 1) for r in infer],
+        "flops_per_image": flops,
+        # a training step costs about 3 forwards: forward, input and weight gradients
+        "gflops": round(3 * flops * train_rate / 1e9, 2),
+        "infer_gflops": round(flops * infer_rate / 1e9, 2),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "blas": blas,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def format_result(result: dict) -> str:
+    """The human-readable report of run()'s result."""
+    blas = result.get("blas") or {}
+    return "\n".join([
+        f"{result['name']}: batch {result['batch']}, {result['threads'] or '?'} BLAS threads, "
+        f"{result['lanes']} lane(s); {blas.get('internal_api', '?')} {blas.get('architecture', '')}",
+        f"  train  {result['train_images_per_s']:>10,.0f} images/s  "
+        f"({result['train_ms_per_step']:.2f} ms/step, {result['gflops']:.1f} GFLOP/s)",
+        f"  infer  {result['infer_images_per_s']:>10,.0f} images/s  ({result['infer_gflops']:.1f} GFLOP/s)",
+        f"  peak RSS {result['peak_rss_mb']:.0f} MiB",
+    ])
+
+
+__all__ = ["run", "format_result", "thread_limit", "blas_info", "peak_rss_mb", "lanes"]

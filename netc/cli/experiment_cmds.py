@@ -1,0 +1,146 @@
+"""netc search / compare / plot / activations / filters: the seed's
+experiments, each a few lines over netc.experiments."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                               help="Folder holding the data set files (else $NETC_DATA, the cache, a download).")
+out_png_option = click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+                              help="The PNG to write (default: inside the folder).")
+set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                          help="Override a spec value, e.g. optimizer.lr=0.01 or init=std:0.01 (repeatable).")
+vary_option = click.option("--vary", "varies", multiple=True, metavar="KEY=V1,V2,...",
+                           help="One variant per value, e.g. optimizer.type=sgd,adam or init=std:0.01,xavier,he.")
+
+
+def _echo(text):
+    click.echo(text)
+
+
+def _plot_if_possible(draw, what: str):
+    """Draw a figure when matplotlib is there; otherwise say how to get it."""
+    from netc.experiments.plots import have_matplotlib
+    if have_matplotlib():
+        click.echo(f"{what}: {draw()}")
+    else:
+        click.echo(f"({what} not drawn: pip install 'netc[plot]' for PNG figures)")
+
+
+@click.command()
+@click.argument("file", type=FILE)
+@click.option("--trials", type=click.IntRange(min=1), help="Number of trials (default: the search line's).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per trial (default: the search line's).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials run at once, each in its own process.")
+@click.option("--seed", type=int, help="Draws the trials' values (default: the spec's seed).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Search folder; an existing one resumes (default runs/NAME-search-DATE-TIME).")
+@data_dir_option
+def search(file, trials, epochs, jobs, seed, out, data_dir):
+    """Random search over FILE's `search` ranges, scored on validation data."""
+    import netc
+    from netc.experiments import plots
+    from netc.experiments.search import SearchInterrupted, run_search, search_settings, table
+    plan = netc.load(file)
+    command = f"netc search {file} --out DIR" + (f" --trials {trials}" if trials else "")
+    try:
+        result = run_search(plan, search_settings(plan), trials=trials, epochs=epochs, jobs=jobs, seed=seed,
+                            out=out, data_dir=data_dir, echo=_echo, command=command)
+    except SearchInterrupted as stop:
+        click.echo(str(stop), err=True)
+        raise SystemExit(130)
+    click.echo(table(result["results"], result["space"]))
+    if result["best_path"]:
+        click.echo(f"best configuration: {result['best_path']}")
+    folder = result["folder"]
+    _plot_if_possible(lambda: plots.plot_folder(folder), "search plot")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=FILE)
+@vary_option
+@set_option
+@click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs for every variant.")
+@click.option("--seed", type=int, help="The one seed every variant uses (default: the first file's).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the runs (default runs/compare-NAME-DATE-TIME).")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the variants' summaries as one JSON line.")
+def compare(files, varies, sets, epochs, seed, out, data_dir, as_json):
+    """Train FILES x --vary values with the same data and seed; table and curves."""
+    from netc.experiments import compare as comparing
+    from netc.experiments import plots
+    result = comparing.compare(files, varies, sets=sets, epochs=epochs, seed=seed, out=out,
+                               data_dir=data_dir, echo=_echo)
+    click.echo(comparing.table(result["variants"]))
+    click.echo(comparing.text_figures(result["variants"]))
+    folder = result["folder"]
+    _plot_if_possible(lambda: plots.plot_folder(folder), "loss curves")
+    if as_json:
+        click.echo(json.dumps([{"label": v["label"], **v["summary"]} for v in result["variants"]]))
+
+
+@click.command()
+@click.argument("folder", type=FOLDER)
+@out_png_option
+@click.option("--text", is_flag=True, help="Print plain-text curves instead of writing a PNG.")
+def plot(folder, out, text):
+    """Figure of a run, compare or search FOLDER (curves, curves together, search scatter)."""
+    from netc.experiments import compare as comparing
+    from netc.experiments import plots
+    if not text:
+        click.echo(plots.plot_folder(folder, out))
+        return
+    kind = plots.folder_kind(folder)
+    if kind == "compare":
+        click.echo(comparing.text_figures(comparing.load_comparison(folder)))
+    elif kind == "run":
+        from netc.experiments.curves import text_curves
+        records = comparing.read_metrics(folder)
+        click.echo(text_curves({"train loss": [r["train_loss"] for r in records]}, title="loss per epoch"))
+        click.echo(text_curves({k: [r.get(k) for r in records] for k in ("train_acc", "val_acc", "test_acc")},
+                               title="accuracy per epoch"))
+    else:
+        from netc.experiments.search import ranked, read_results, table
+        settings = json.loads((folder / "search.json").read_text())
+        click.echo(table(ranked(read_results(folder)), settings["space"]))
+
+
+@click.command()
+@click.argument("file", type=FILE)
+@click.option("--weights", "-w", type=click.Path(exists=True, path_type=Path),
+              help="Trained weights (checkpoint or run folder); default: the initial draw.")
+@vary_option
+@set_option
+@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True, help="Batch size.")
+@out_png_option
+@data_dir_option
+def activations(file, weights, varies, sets, samples, out, data_dir):
+    """Histograms of each hidden layer's activations on a batch (one row per --vary value)."""
+    from netc.experiments import activations as acts
+    rows = acts.collect(file, varies, sets, weights=weights, samples=samples, data_dir=data_dir)
+    click.echo(acts.summary(rows))
+    click.echo(acts.plot(rows, out or file.with_name(f"{file.stem}-activations.png")))
+
+
+@click.command()
+@click.argument("run_dir", type=FOLDER)
+@out_png_option
+@click.option("--channel", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which input channel of the filters to draw.")
+def filters(run_dir, out, channel):
+    """The first conv layer's filters of RUN_DIR, before and after training."""
+    from netc.experiments import filters as filt
+    moved = filt.change(run_dir)
+    click.echo(f"{moved['filters']} filters: mean |W| {moved['mean_abs_before']:.4f} -> "
+               f"{moved['mean_abs_after']:.4f} (mean change {moved['mean_abs_change']:.4f})")
+    click.echo(filt.plot(run_dir, out, channel=channel))
+
+
+COMMANDS = [search, compare, plot, activations, filters]

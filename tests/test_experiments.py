@@ -1,0 +1,265 @@
+"""Experiments: search sampling, resume and validation-only scoring, compare,
+text curves, and the PNG figures, all on a tiny synthetic data set."""
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import netc
+from helpers import MODELS, blobs, tiny_spec
+from netc.cli import cli
+from netc.errors import NetcError
+from netc.experiments import activations, compare, curves, filters, plots, search, space, variants
+
+SPACE = {"lr": {"call": "log", "args": [1e-3, 1.0]},
+         "weight_decay": {"call": "log", "args": [1e-8, 1e-4]},
+         "batch": {"call": "choice", "args": [10, 30]}}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def mlp_spec(npz, *, validation=0.2, extra=""):
+    data = f'data npz path="{npz}"' + (f" validation={validation}" if validation else "")
+    return (f"network tinymlp\ninput 64\naffine 16 -> relu -> affine 3 -> softmax\n{data}\n"
+            f"optimizer sgd lr=0.1\ntrain epochs=4 batch=30 eval=100\nseed 3\n{extra}")
+
+
+@pytest.fixture
+def poisoned_npz(tmp_path):
+    """Test labels out of range: any evaluation of the test set raises, so a
+    search that finishes has provably never looked at it."""
+    x, t = blobs(300, (1, 8, 8), 3)
+    path = tmp_path / "poisoned.npz"
+    np.savez(path, x_train=x[:240], t_train=t[:240], x_test=x[240:], t_test=np.full(60, 99, np.int64))
+    return path
+
+
+@pytest.fixture
+def mlp_file(tmp_path, poisoned_npz):
+    path = tmp_path / "tinymlp.net"
+    path.write_text(mlp_spec(poisoned_npz))
+    return path
+
+
+# --- sampling -------------------------------------------------------------
+
+def test_trial_values_are_a_pure_function_of_seed_and_index():
+    first = [space.draw(SPACE, 5, k) for k in range(20)]
+    assert first == [space.draw(SPACE, 5, k) for k in range(20)]
+    assert space.draw(SPACE, 5, 3) != space.draw(SPACE, 6, 3)
+    assert len({v["lr"] for v in first}) == 20
+    for values in first:
+        assert 1e-3 <= values["lr"] <= 1.0 and 1e-8 <= values["weight_decay"] <= 1e-4
+        assert values["batch"] in (10, 30)
+
+
+def test_log_draws_spread_over_decades_and_whole_bounds_give_whole_numbers():
+    lrs = [space.draw({"lr": SPACE["lr"]}, 0, k)["lr"] for k in range(300)]
+    decades = np.histogram(np.log10(lrs), bins=3, range=(-3, 0))[0]
+    assert decades.min() > 60             # about 100 per decade, not all in the top one
+    units = {space.draw({"layers.0.units": {"call": "uniform", "args": [8, 32]}}, 0, k)["layers.0.units"]
+             for k in range(50)}
+    assert all(isinstance(u, int) and 8 <= u <= 32 for u in units)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"call": "normal", "args": [0, 1]}, "unknown call"),
+    ({"call": "log", "args": [0, 1]}, "positive"),
+    ({"call": "uniform", "args": [2, 1]}, "low < high"),
+    ({"call": "choice", "args": []}, "at least one"),
+])
+def test_bad_ranges_are_reported(entry, message):
+    with pytest.raises(NetcError, match=message):
+        space.check_space({"lr": entry})
+
+
+def test_shorthand_lr_means_optimizer_lr():
+    assert space.assignments({"lr": 0.01, "weight_decay": 1e-6}) == ["optimizer.lr=0.01", "weight_decay=1e-06"]
+
+
+# --- search ---------------------------------------------------------------
+
+def test_search_scores_on_validation_only_and_writes_the_best_net(mlp_file, tmp_path):
+    out = tmp_path / "search"
+    lines = []
+    result = search.run_search(mlp_file, {"space": SPACE, "trials": 5, "epochs": 2}, out=out, echo=lines.append)
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["trial"] for r in records) == list(range(5)) and len(lines) == 5
+    assert all("test_acc" not in r for r in records)
+    accuracies = [r["val_acc"] for r in result["results"]]
+    assert accuracies == sorted(accuracies, reverse=True)
+    best = result["results"][0]
+    text = (out / "best.net").read_text()
+    plan = netc.compile(text)
+    assert plan.data["optimizer"]["lr"] == best["values"]["lr"]
+    assert plan.data["train"]["batch"] == best["values"]["batch"]
+    assert plan.data["train"]["epochs"] == 4          # the spec's, not the search's 2
+    table = search.table(result["results"], SPACE)
+    assert table.splitlines()[0].split() == ["rank", "trial", "val_acc", "val_loss", "train_acc",
+                                             "lr", "weight_decay", "batch"]
+
+
+def test_search_needs_a_validation_split(tmp_path, poisoned_npz):
+    path = tmp_path / "noval.net"
+    path.write_text(mlp_spec(poisoned_npz, validation=None))
+    with pytest.raises(NetcError, match="validation"):
+        search.run_search(path, {"space": SPACE}, out=tmp_path / "s")
+
+
+def test_interrupted_search_resumes_without_repeating_a_trial(mlp_file, tmp_path, monkeypatch):
+    ran = []
+    real = search.run_trial
+
+    def counting(document, trial, *rest):
+        ran.append(trial)
+        if trial == 2 and ran.count(2) == 1:
+            return {"trial": 2, "status": "interrupted"}   # what Ctrl-C inside a trial gives
+        return real(document, trial, *rest)
+
+    monkeypatch.setattr(search, "run_trial", counting)
+    settings = {"space": SPACE, "trials": 4, "epochs": 1}
+    with pytest.raises(search.SearchInterrupted, match="after 2 of 4"):
+        search.run_search(mlp_file, settings, out=tmp_path / "s", echo=lambda _: None)
+    result = search.run_search(mlp_file, settings, out=tmp_path / "s", echo=lambda _: None)
+    assert ran == [0, 1, 2, 2, 3]
+    assert sorted(r["trial"] for r in result["results"]) == [0, 1, 2, 3]
+    more = search.run_search(mlp_file, settings, trials=6, out=tmp_path / "s", echo=lambda _: None)
+    assert ran[-2:] == [4, 5] and len(more["results"]) == 6
+
+
+def test_a_folder_from_another_search_is_refused(mlp_file, tmp_path):
+    search.run_search(mlp_file, {"space": SPACE, "trials": 1}, out=tmp_path / "s", echo=lambda _: None)
+    with pytest.raises(NetcError, match="different search"):
+        search.run_search(mlp_file, {"space": SPACE, "trials": 1}, seed=9, out=tmp_path / "s")
+
+
+def test_parallel_workers_give_the_serial_results(mlp_file, tmp_path):
+    settings = {"space": SPACE, "trials": 4, "epochs": 1}
+    serial = search.run_search(mlp_file, settings, out=tmp_path / "a", echo=lambda _: None)
+    parallel = search.run_search(mlp_file, settings, jobs=2, out=tmp_path / "b", echo=lambda _: None)
+    key = lambda r: (r["trial"], r["values"], r["val_acc"], r["val_loss"])  # noqa: E731
+    assert sorted(map(key, serial["results"])) == sorted(map(key, parallel["results"]))
+    assert len({r["pid"] for r in parallel["results"]}) >= 1
+
+
+def test_a_diverging_trial_is_a_result_not_a_crash(mlp_file, tmp_path):
+    settings = {"space": {"lr": {"call": "choice", "args": [1e30]}}, "trials": 1, "epochs": 1}
+    result = search.run_search(mlp_file, settings, out=tmp_path / "s", echo=lambda _: None)
+    assert result["results"][0]["status"] == "diverged" and result["best_path"] is None
+
+
+# --- compare and variants -------------------------------------------------
+
+@pytest.mark.parametrize("key, text, value", [
+    ("init", "std:0.01", {"type": "std", "std": 0.01}),
+    ("init", "he", {"type": "he"}),
+    ("init", "0.05", {"type": "std", "std": 0.05}),
+    ("optimizer", "adam:0.001", {"type": "adam", "lr": 0.001}),
+    ("optimizer.type", "adam", "adam"),
+    ("train.batch", "50", 50),
+])
+def test_command_line_values(key, text, value):
+    assert variants.directive_value(key, text) == value
+
+
+def test_compare_trains_every_variant_with_one_seed(tmp_path, tiny_npz):
+    first, second = tmp_path / "a.net", tmp_path / "b.net"
+    first.write_text(mlp_spec(tiny_npz))
+    second.write_text(mlp_spec(tiny_npz).replace("seed 3", "seed 11").replace("affine 16", "affine 8"))
+    result = compare.compare([first, second], ["optimizer.type=sgd,adam"], epochs=2,
+                             out=tmp_path / "cmp", echo=lambda _: None)
+    labels = [v["label"] for v in result["variants"]]
+    assert labels == ["a/sgd", "a/adam", "b/sgd", "b/adam"]
+    for v in result["variants"]:
+        spec = json.loads((tmp_path / "cmp" / compare.slug(v["label"]) / "spec.json").read_text())
+        assert spec["seed"] == 3 and len(v["records"]) == 2
+    assert [v["label"] for v in compare.load_comparison(tmp_path / "cmp")] == labels
+    table = compare.table(result["variants"])
+    assert "a/adam" in table and "test_acc" in table.splitlines()[0]
+    assert "* a/sgd" in compare.text_figures(result["variants"])
+
+
+def test_compare_needs_something_to_compare(tmp_path, tiny_npz):
+    path = tmp_path / "a.net"
+    path.write_text(mlp_spec(tiny_npz))
+    with pytest.raises(NetcError, match="nothing to compare"):
+        compare.compare([path], [])
+
+
+def test_text_curves_draw_every_series_within_the_grid():
+    text = curves.text_curves({"sgd": [2.0, 1.5, None, 1.0], "adam": [1.0, 0.2]}, title="loss",
+                              width=40, height=8)
+    lines = text.splitlines()
+    assert lines[0] == "loss" and lines[-1] == "* sgd  o adam"
+    grid = lines[1:9]
+    assert grid[0].startswith("  2 |*") and grid[-1].startswith("0.2 |")
+    assert sum(line.count("*") for line in grid) == 3 and sum(line.count("o") for line in grid) == 2
+    assert curves.text_curves({"x": [None]}) == "(no values)"
+
+
+# --- activations ------------------------------------------------------------
+
+def test_activation_spread_follows_the_initial_std():
+    rows = activations.collect(MODELS / "init_sigmoid.net", ["init=std:1,std:0.01,xavier"], samples=200)
+    wide, narrow, xavier = ([a for _, _, a in row["layers"]] for row in rows)
+    assert [row["label"] for row in rows] == ["std:1", "std:0.01", "xavier"] and len(wide) == 5
+    saturated = lambda a: np.mean((a < 0.01) | (a > 0.99))  # noqa: E731
+    assert saturated(wide[-1]) > 0.3 and saturated(narrow[-1]) == 0
+    assert narrow[-1].std() < 0.05 < xavier[-1].std()
+    assert "saturated" in activations.summary(rows)
+
+
+# --- figures (matplotlib) ---------------------------------------------------
+
+def _trained_run(tmp_path, tiny_npz, epochs=1):
+    spec = tmp_path / "tiny.net"
+    spec.write_text(tiny_spec(tiny_npz))
+    return netc.train(spec, epochs=epochs, out=tmp_path / "run")["run_dir"]
+
+
+def test_missing_matplotlib_gives_a_clear_error(tmp_path, tiny_npz, monkeypatch):
+    run_dir = _trained_run(tmp_path, tiny_npz)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(NetcError, match=r"netc\[plot\]"):
+        plots.pyplot()
+    result = CliRunner().invoke(cli, ["plot", str(run_dir)])
+    assert result.exit_code == 1 and "matplotlib" in result.output
+
+
+def test_plot_commands_write_pngs(tmp_path, tiny_npz, mlp_file):
+    runner = CliRunner()
+    run_dir = _trained_run(tmp_path, tiny_npz, epochs=2)
+    assert runner.invoke(cli, ["plot", run_dir]).exit_code == 0
+    assert (tmp_path / "run" / "curves.png").read_bytes().startswith(PNG)
+    result = runner.invoke(cli, ["filters", run_dir, "-o", str(tmp_path / "f.png")])
+    assert result.exit_code == 0, result.output
+    assert "4 filters" in result.output and (tmp_path / "f.png").read_bytes().startswith(PNG)
+    search.run_search(mlp_file, {"space": SPACE, "trials": 3}, out=tmp_path / "s", echo=lambda _: None)
+    assert runner.invoke(cli, ["plot", str(tmp_path / "s"), "-o", str(tmp_path / "s.png")]).exit_code == 0
+    assert (tmp_path / "s.png").read_bytes().startswith(PNG)
+    result = runner.invoke(cli, ["activations", str(MODELS / "init_relu.net"), "--vary", "init=std:0.01,he",
+                                 "--samples", "50", "-o", str(tmp_path / "a.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.png").read_bytes().startswith(PNG)
+
+
+def test_filters_before_training_are_the_runs_initial_draw(tmp_path, tiny_npz):
+    run_dir = _trained_run(tmp_path, tiny_npz)
+    before, after, step = filters.first_conv_weights(run_dir)
+    fresh = netc.load(tmp_path / "tiny.net").build(seed=7)
+    assert step["op"] == "conv" and before.shape == (4, 1, 3, 3)
+    np.testing.assert_array_equal(before, fresh.network.params["0.conv.W"])
+    assert not np.allclose(before, after)
+
+
+def test_cli_compare_prints_table_and_text_curves(tmp_path, tiny_npz):
+    path = tmp_path / "a.net"
+    path.write_text(mlp_spec(tiny_npz))
+    result = CliRunner().invoke(cli, ["compare", str(path), "--vary", "init=std:0.01,he", "--epochs", "2",
+                                      "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    assert "std:0.01" in result.output and "train loss per epoch" in result.output
+    assert "test acc per epoch" in result.output
