@@ -71,6 +71,10 @@ class NetcRuntimeError(NetcError, RuntimeError):
     """Something went wrong while running or training a network."""
 
 
+class NetcDivergedError(NetcRuntimeError):
+    """Training produced a non-finite loss."""
+
+
 class NetcErrors(NetcError):
     """Several independent errors found in one pass, reported together."""
 

@@ -55,9 +55,16 @@ def col2im(cols: np.ndarray, x_shape, KH: int, KW: int, SH: int, SW: int,
     broadcast (C, KH*KW, N*OH*OW) view, which then is never materialised.
     """
     N, C, H, W = x_shape
-    OH, OW = output_size(H, KH, SH, PH), output_size(W, KW, SW, PW)
-    cols6 = cols.reshape(C, KH, KW, N, OH, OW)
     dxp = np.zeros((C, N, H + 2 * PH, W + 2 * PW), dtype=cols.dtype)
+    col2im_add(cols, dxp, KH, KW, SH, SW)
+    return dxp[:, :, PH:PH + H, PW:PW + W].transpose(1, 0, 2, 3)
+
+
+def col2im_add(cols: np.ndarray, dxp: np.ndarray, KH: int, KW: int, SH: int, SW: int) -> None:
+    """Add columns (C*KH*KW, N*OH*OW) into a padded channel-major (C, N, HP, WP) array."""
+    C, N, HP, WP = dxp.shape
+    OH, OW = output_size(HP, KH, SH, 0), output_size(WP, KW, SW, 0)
+    cols6 = cols.reshape(C, KH, KW, N, OH, OW)
     # One strided slice-add per kernel offset: positions hit by (kh, kw) are
     # kh, kh+SH, ..., kh+SH*(OH-1); slices never alias within one add.
     for kh in range(KH):
@@ -65,4 +72,3 @@ def col2im(cols: np.ndarray, x_shape, KH: int, KW: int, SH: int, SW: int,
         for kw in range(KW):
             w_end = kw + SW * (OW - 1) + 1
             dxp[:, :, kh:h_end:SH, kw:w_end:SW] += cols6[:, kh, kw]
-    return dxp[:, :, PH:PH + H, PW:PW + W].transpose(1, 0, 2, 3)

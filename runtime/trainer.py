@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from netc.errors import NetcRuntimeError
+from netc.errors import NetcDivergedError
 
 from .data import Dataset
 from .metrics import evaluate
@@ -86,7 +86,7 @@ class Trainer:
             loss = self.network.train_step(xb, tb, self.optimizer)
             position.seconds += time.perf_counter() - started
             if not math.isfinite(loss):
-                raise NetcRuntimeError(
+                raise NetcDivergedError(
                     f"the loss became {loss} in epoch {position.epoch + 1}, step {position.step + 1}",
                     hint="training diverged: try a smaller learning rate, e.g. --set optimizer.lr=...")
             position.loss_sum += loss * len(rows)

@@ -17,9 +17,13 @@ def test_wheel_maps_every_folder_under_netc(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/", 1)[0] for name in names}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"netc"}
-    for needed in ("netc/spec/netc.lark", "netc/spec/netc.schema.json", "netc/compiler/pipeline.py",
-                   "netc/runtime/layers/conv.py", "netc/runtime/data/idx.py", "netc/cli/__init__.py"):
-        assert needed in names, needed
+    # Every source file lands in the wheel, so no subpackage is forgotten.
+    mapping = {"netc": "netc", "compiler": "netc/compiler", "runtime": "netc/runtime", "spec": "netc/spec"}
+    for folder, installed in mapping.items():
+        for source in (ROOT / folder).rglob("*"):
+            if source.suffix in (".py", ".lark", ".json") and "__pycache__" not in source.parts:
+                relative = source.relative_to(ROOT / folder).as_posix()
+                assert f"{installed}/{relative}" in names, relative
 
 
 def test_installed_package_imports_as_netc_only(tmp_path):

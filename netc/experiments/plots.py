@@ -79,6 +79,7 @@ def plot_run(records: list[dict], out, title="") -> Path:
     for ax in (loss_ax, acc_ax):
         ax.legend()
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)   # epochs are whole
     fig.suptitle(title)
     return _save(fig, out)
 
@@ -104,6 +105,7 @@ def plot_comparison(variants: list[dict], out) -> Path:
     for ax in (loss_ax, acc_ax):
         ax.legend()
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)   # epochs are whole
     return _save(fig, out)
 
 

@@ -12,7 +12,7 @@ import signal
 import time
 
 import netc
-from netc.errors import NetcError
+from netc.errors import NetcDivergedError, NetcError
 from netc.overrides import apply_overrides
 from netc.runtime.data import load_dataset
 from netc.runtime.metrics import evaluate
@@ -65,7 +65,7 @@ def run_trial(document: dict, trial: int, values: dict, assignments: list[str],
     except NetcError as error:
         # A learning rate that blows the loss up is a result, not a crash:
         # the seed's log-scale search expects some trials to fail.
-        result.update(status="diverged" if "loss became" in str(error) else "error",
+        result.update(status="diverged" if isinstance(error, NetcDivergedError) else "error",
                       message=str(error).splitlines()[0])
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result

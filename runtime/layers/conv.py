@@ -3,12 +3,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..im2col import col2im, im2col
+from ..im2col import col2im_add, im2col
 from .base import Layer
 
 
+
+def chunk_rows(step: dict) -> int:
+    """Images per im2col chunk: the plan's choice (older plans: the compiler's rule)."""
+    if step.get("chunk"):
+        return int(step["chunk"])
+    from netc.compiler.kernels import conv_chunk
+    return conv_chunk(step)
+
+
 class Conv(Layer):
-    """(N, C, H, W) -> (N, F, OH, OW); W is (F, C, KH, KW), b is (F,)."""
+    """(N, C, H, W) -> (N, F, OH, OW); W is (F, C, KH, KW), b is (F,).
+
+    The batch runs in chunks of `chunk` images: each chunk's columns are built,
+    multiplied and dropped while still in cache, and rebuilt in backward, which
+    costs less than streaming a batch-sized column matrix through memory 3 times.
+    """
 
     op = "conv"
 
@@ -17,28 +31,58 @@ class Conv(Layer):
         self.KH, self.KW = self.options["kernel"]
         self.SH, self.SW = self.options["stride"]
         self.PH, self.PW = self.options["pad"]
-        self._cols = None
-        self._x_shape = None
+        self.chunk = chunk_rows(step)
+        self._x = None
+
+    def _spans(self, N):
+        return [(lo, min(lo + self.chunk, N)) for lo in range(0, N, self.chunk)]
+
+    def _cols(self, x, lo, hi):
+        """im2col of images [lo, hi) into the reused chunk buffer."""
+        C = self.input_shape[0]
+        _, OH, OW = self.output_shape
+        rows = min(self.chunk, len(x))
+        out = self.buffer((C * self.KH * self.KW, rows * OH * OW))
+        if hi - lo < rows:  # a short last chunk needs a contiguous buffer of its own
+            out = np.empty((C * self.KH * self.KW, (hi - lo) * OH * OW), self.dtype)
+        return im2col(x[lo:hi], self.KH, self.KW, self.SH, self.SW, self.PH, self.PW, out=out)
 
     def forward(self, x, train=False):
         N = x.shape[0]
         F, OH, OW = self.output_shape
-        C = self.input_shape[0]
-        out = self.buffer((C * self.KH * self.KW, N * OH * OW))
-        cols = im2col(x, self.KH, self.KW, self.SH, self.SW, self.PH, self.PW, out=out)
-        self._cols, self._x_shape = cols, x.shape
-        y = self.params["W"].reshape(F, -1) @ cols  # (F, N*OH*OW)
+        P = OH * OW
+        Wm = self.params["W"].reshape(F, -1)
+        y = np.empty((F, N * P), self.dtype)  # channel-major: one matmul per chunk writes a column block
+        for lo, hi in self._spans(N):
+            np.matmul(Wm, self._cols(x, lo, hi), out=y[:, lo * P:hi * P])
         y += self.params["b"][:, None]
+        self._x = x if train else None
         # An NCHW view of channel-major memory; the next im2col reads it as is.
         return y.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)
 
     def backward(self, dout):
-        F = self.output_shape[0]
+        x = self._x
+        N, C, H, W = x.shape
+        F, OH, OW = self.output_shape
+        P = OH * OW
+        Wm = self.params["W"].reshape(F, -1)
         d = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # free when dout is channel-major
-        np.matmul(d, self._cols.T, out=self.grads["W"].reshape(F, -1))
         np.sum(d, axis=1, out=self.grads["b"])
-        if not self.input_grad:
+        gW = self.grads["W"].reshape(F, -1)
+        gW.fill(0)
+        partial = np.empty_like(gW)
+        dxp = None
+        if self.input_grad:
+            dxp = np.zeros((C, N, H + 2 * self.PH, W + 2 * self.PW), self.dtype)
+        for lo, hi in self._spans(N):
+            cols = self._cols(x, lo, hi)
+            dk = d[:, lo * P:hi * P]
+            np.matmul(dk, cols.T, out=partial)
+            gW += partial
+            if dxp is not None:
+                # cols is no longer needed: its buffer takes the column gradient
+                dcols = np.matmul(Wm.T, dk, out=cols)
+                col2im_add(dcols, dxp[:, lo:hi], self.KH, self.KW, self.SH, self.SW)
+        if dxp is None:
             return None
-        dcols = self.params["W"].reshape(F, -1).T @ d
-        return col2im(dcols, self._x_shape, self.KH, self.KW, self.SH, self.SW,
-                      self.PH, self.PW)
+        return dxp[:, :, self.PH:self.PH + H, self.PW:self.PW + W].transpose(1, 0, 2, 3)
