@@ -44,11 +44,14 @@ def naive_conv(x, W, b, dout, SH, SW, PH, PW):
     return y, dxp[:, :, PH:PH + H, PW:PW + Wd], dW, dout.sum(axis=(0, 2, 3))
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 2])  # None: the whole (small) batch at once
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv_matches_loops(case):
+def test_conv_matches_loops(case, chunk):
     N, C, H, W, F, KH, KW, SH, SW, PH, PW = case
-    layer = build_layer(make_step("conv", (C, H, W), filters=F, kernel=[KH, KW],
-                                  stride=[SH, SW], pad=[PH, PW]), np.float64)
+    step = make_step("conv", (C, H, W), filters=F, kernel=[KH, KW], stride=[SH, SW], pad=[PH, PW])
+    if chunk:
+        step["chunk"] = chunk
+    layer = build_layer(step, np.float64)
     rng = np.random.default_rng(0)
     layer.params["W"][...] = rng.standard_normal(layer.params["W"].shape)
     layer.params["b"][...] = rng.standard_normal(F)

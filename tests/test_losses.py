@@ -57,3 +57,11 @@ def test_mse_rejects_mismatched_targets():
 
 def test_losses_table():
     assert LOSSES == {"cross_entropy": softmax_cross_entropy, "mse": mean_squared_error}
+
+
+def test_cross_entropy_gradient_has_no_subnormals():
+    from netc.runtime.losses import softmax_cross_entropy
+    logits = np.array([[0.0, -95.0, -200.0], [50.0, 0.0, 0.0]], np.float32)
+    _, d = softmax_cross_entropy(logits, np.array([0, 0]))
+    tiny = np.finfo(np.float32).tiny
+    assert not np.any((d != 0) & (np.abs(d) < tiny))

@@ -98,3 +98,45 @@ def test_mse_regression_trains():
     for _ in range(300):
         last = net.train_step(x, t, optimizer)
     assert last < 0.1 * first
+
+
+def _lane_plan():
+    return make_plan([1, 8, 8], [("conv", {"filters": 3, "kernel": [3, 3], "pad": [1, 1]}),
+                                 ("relu", {}), ("maxpool", {"window": [2, 2], "stride": [2, 2]}),
+                                 ("affine", {"units": 6}), ("dropout", {"ratio": 0.5}),
+                                 ("affine", {"units": 4}), ("softmax", {})], init={"type": "he"})
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_lanes_give_the_single_lane_gradients(monkeypatch, count):
+    """A batch split across lanes: same loss, same dropout masks, summed gradients."""
+    from netc.runtime import lanes
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((17, 1, 8, 8)), rng.integers(0, 4, 17)
+    results = []
+    for lane_count in (1, count):
+        monkeypatch.setattr(lanes, "lane_count", lambda rows, flops: lane_count)
+        monkeypatch.setattr(lanes, "_blas", lambda: None if lane_count == 1 else _NoLimit())
+        net = Network(_lane_plan(), dtype=np.float64)
+        assert len(net._lanes(17)) == lane_count
+        value, grads = net._loss_and_grads(x, t)
+        results.append((value, {k: g.copy() for k, g in grads.items()}, net.forward(x)))
+    (v1, g1, y1), (v2, g2, y2) = results
+    assert v1 == pytest.approx(v2, rel=1e-12)
+    np.testing.assert_allclose(y1, y2, rtol=1e-12)
+    for name in g1:
+        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-10, atol=1e-14)
+
+
+class _NoLimit:
+    def limit(self, limits):
+        import contextlib
+        return contextlib.nullcontext()
+
+
+def test_batchnorm_networks_never_split(monkeypatch):
+    from netc.runtime import lanes
+    monkeypatch.setattr(lanes, "lane_count", lambda rows, flops: 2)
+    plan = make_plan([4], [("affine", {"units": 3}), ("batchnorm", {}), ("affine", {"units": 2}),
+                           ("softmax", {})])
+    assert len(Network(plan)._lanes(64)) == 1

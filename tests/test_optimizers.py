@@ -93,3 +93,21 @@ def test_validation():
         optimizer.update({"a": np.zeros(2)}, {"b": np.zeros(2)})
     with pytest.raises(OptimizerError, match="does not match"):
         optimizer.update({"a": np.zeros(2)}, {"a": np.zeros(3)})
+
+
+def test_slots_are_flushed_before_they_turn_subnormal():
+    """A dead unit's Adam moment decays by beta1 each step; it must reach 0, not
+    linger as subnormal floats that make every later step slow."""
+    from netc.runtime.optimizers import FLUSH_EVERY
+    opt = make_optimizer({"type": "adam", "lr": 0.001})
+    p, g = np.ones(4, np.float32), np.array([1, 0, 0, 0], np.float32)
+    params, grads = {"w": p}, {"w": g}
+    opt.update(params, grads)
+    g[:] = 0
+    tiny = np.finfo(np.float32).tiny
+    for _ in range(40 * FLUSH_EVERY):
+        opt.update(params, grads)
+        for slot in opt.state.values():
+            a = slot["w"]
+            assert not np.any((a != 0) & (np.abs(a) < tiny))
+    assert opt.state["m"]["w"][0] == 0

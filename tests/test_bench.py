@@ -1,0 +1,62 @@
+"""netc bench: the report's shape and the CLI (no timing is asserted)."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from netc.bench import format_result, run, synthetic_batches
+from netc.cli import cli
+
+sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: reach tests/plans.py
+from plans import make_plan  # noqa: E402
+
+MODELS = Path(__file__).parent.parent / "models"
+KEYS = {"train_images_per_s", "infer_images_per_s", "gflops", "peak_rss_mb", "lanes", "train_rounds"}
+
+
+def tiny_plan():
+    plan = make_plan([1, 6, 6], [("conv", {"filters": 2, "kernel": [3, 3]}), ("relu", {}),
+                                 ("affine", {"units": 3}), ("softmax", {})])
+    plan["total_flops"] = 2000
+    return plan
+
+
+def test_run_reports_throughput_flops_and_memory():
+    result = run(tiny_plan(), batch=4, iters=2, rounds=3, warmup=1)
+    assert KEYS <= result.keys()
+    assert len(result["train_rounds"]) == 3
+    assert result["train_images_per_s"] > 0 and result["infer_images_per_s"] > 0
+    assert result["gflops"] == pytest.approx(3 * 2000 * result["train_images_per_s"] / 1e9, rel=0.01)
+    assert result["peak_rss_mb"] > 1
+    assert "train" in format_result(result)
+
+
+def test_synthetic_batches_are_uint8_and_distinct():
+    batches = synthetic_batches(tiny_plan(), 5)
+    x0, t0 = batches[0]
+    assert x0.dtype.name == "uint8" and x0.shape == (5, 1, 6, 6) and t0.max() < 3
+    assert any((x != x0).any() for x, _ in batches[1:])
+
+
+def test_cli_json():
+    result = CliRunner().invoke(cli, ["bench", str(MODELS / "simpleconv.net"), "--batch", "4",
+                                      "--iters", "1", "--rounds", "1", "--warmup", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    assert KEYS <= json.loads(result.output).keys()
+
+
+def test_cli_threads():
+    pytest.importorskip("threadpoolctl")
+    result = CliRunner().invoke(cli, ["bench", str(MODELS / "simpleconv.net"), "--batch", "2",
+                                      "--iters", "1", "--rounds", "1", "--warmup", "0", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 BLAS threads" in result.output
+
+
+def test_cli_rejects_a_network_without_loss(tmp_path):
+    spec = tmp_path / "noloss.net"
+    spec.write_text("network noloss\ninput 2\naffine 2\n")
+    result = CliRunner().invoke(cli, ["bench", str(spec)])
+    assert result.exit_code != 0
