@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import netc
 from netc.cli import cli
 from netc.runtime.checkpoint import read_npz
 
@@ -106,7 +107,14 @@ def test_checkpoints_hold_no_pickles(tmp_path, tiny_npz):
     assert not list((tmp_path / "run").glob("*.tmp"))
 
 
-@pytest.mark.parametrize("model", ["twolayer", "simpleconv", "deepconv", "mlp", "xor_learned"])
+TRAINABLE = sorted(path.stem for path in MODELS.glob("*.net") if netc.load(path).data["trainable"])
+
+
+def test_the_trainable_models_include_the_book_networks():
+    assert {"twolayer", "simpleconv", "deepconv", "mlp", "xor_learned"} <= set(TRAINABLE)
+
+
+@pytest.mark.parametrize("model", TRAINABLE)
 def test_gradcheck_passes_on_every_trainable_model(model):
     result = netc_("gradcheck", MODELS / f"{model}.net", "--json")
     report = json.loads(result.output)

