@@ -14,12 +14,18 @@ def _shape(shape) -> str:
     return "x".join(map(str, shape))
 
 
+def _kernel(step) -> str:
+    """The chosen kernel, and how many images one im2col buffer holds."""
+    chunk = step.get("chunk")
+    return f"{step['kernel']} ({chunk} images/chunk)" if chunk else step["kernel"]
+
+
 def summary_table(plan) -> str:
     """One row per step: what it is, its output, parameters, FLOPs, kernel."""
     rows = [("#", "layer", "line", "output", "params", "FLOPs", "kernel")]
     for step in plan.layers:
         rows.append((str(step["index"]), step["op"], str(step["line"] or ""), _shape(step["output_shape"]),
-                     f"{step['params']:,}", f"{step['flops']:,}", step["kernel"]))
+                     f"{step['params']:,}", f"{step['flops']:,}", _kernel(step)))
     rows.append(("", "total", "", _shape(plan.output_shape), f"{plan.total_params:,}",
                  f"{plan.total_flops:,}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
