@@ -17,7 +17,9 @@ TOLERANCE = 1e-5
 CASES = {
     "conv": [(2, (2, 5, 5), dict(filters=3, kernel=[3, 3], pad=[1, 1])),
              (1, (3, 6, 5), dict(filters=2, kernel=[2, 3], stride=[2, 1], pad=[0, 1])),
-             (2, (1, 7, 7), dict(filters=2, kernel=[3, 3], stride=[2, 2], pad=[1, 1]))],
+             (2, (1, 7, 7), dict(filters=2, kernel=[3, 3], stride=[2, 2], pad=[1, 1])),
+             (2, (2, 5, 5), dict(filters=3, kernel=[3, 3], pad=[1, 1], step_kernel="winograd")),
+             (1, (3, 5, 6), dict(filters=2, kernel=[3, 3], pad=[2, 0], step_kernel="winograd"))],
     "maxpool": [(2, (2, 4, 6), dict(step_kernel="reshape")),
                 (1, (3, 5, 5), dict(window=[3, 3], stride=[2, 2], pad=[1, 1])),
                 (2, (2, 6, 4), dict(window=[3, 2], stride=[1, 2]))],

@@ -1,0 +1,171 @@
+"""Runtime kernels: Winograd F(2x2, 3x3) for stride-1 3x3 convolutions.
+
+A 4x4 input tile d and a 3x3 filter g give a 2x2 output Y = A^T [(G g G^T) * (B^T d B)] A
+with 16 multiplies instead of 36; over C channels the 16 elementwise products
+become 16 matmuls (F, C) x (C, tiles). (Lavin & Gray, "Fast Algorithms for
+Convolutional Neural Networks", 2015.)
+
+Arrays are HWNC in memory, (H, W, N, C): every transform is a handful of
+elementwise adds over runs of n*C contiguous floats (NCHW memory gave runs of
+TW floats and ran 2x slower), and the tile matrices come out as (tiles*n, C),
+ready for the matmul. Callers see NCHW-shaped views.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# The transforms of F(2x2, 3x3); B^T and A^T are applied below as adds, G as a matrix.
+G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+GG = np.kron(G, G)  # (16, 9): vec(G g G^T) = (G kron G) vec(g), row-major
+
+
+class Scratch:
+    """Work arrays reused across calls, by name, created zeroed.
+
+    A fresh multi-MiB array per call page-faults on every touch (measured: the
+    16 -> 16 conv's backward ran 1.7x slower). Each name keeps its last two
+    shapes (a batch's full chunks and its shorter last one), so varying batch
+    sizes cannot grow memory without bound. Arrays whose borders must stay
+    zero (the padded input) rely on callers writing only the interior.
+    """
+
+    KEEP_SHAPES = 2
+
+    def __init__(self):
+        self._arrays: dict = {}  # name -> {(shape, dtype): array}, oldest first
+
+    def __call__(self, name, shape, dtype) -> np.ndarray:
+        shapes = self._arrays.setdefault(name, {})
+        key = (tuple(shape), np.dtype(dtype))
+        if key not in shapes:
+            if len(shapes) == self.KEEP_SHAPES:
+                del shapes[next(iter(shapes))]
+            shapes[key] = np.zeros(shape, dtype)
+        return shapes[key]
+
+
+def tile_counts(OH: int, OW: int) -> tuple[int, int]:
+    """2x2 output tiles per image along each axis (odd sizes round up, then crop)."""
+    return -(-OH // 2), -(-OW // 2)
+
+
+def weight_transform(W: np.ndarray) -> np.ndarray:
+    """(F, C, 3, 3) -> U (16, C, F): G g G^T per filter, computed in float64."""
+    F, C = W.shape[:2]
+    U = GG @ W.reshape(F * C, 9).T.astype(np.float64)  # one matmul; einsum ran 1.3 ms here
+    return np.ascontiguousarray(U.reshape(16, F, C).transpose(0, 2, 1), dtype=W.dtype)
+
+
+def weight_transform_adjoint(dU: np.ndarray) -> np.ndarray:
+    """dU (16, C, F) -> dW (F, C, 3, 3): the gradient through weight_transform."""
+    _, C, F = dU.shape
+    dW = GG.T @ dU.transpose(0, 2, 1).reshape(16, F * C).astype(np.float64)
+    return dW.T.reshape(F, C, 3, 3).astype(dU.dtype)
+
+
+def flipped(W: np.ndarray) -> np.ndarray:
+    """(F, C, 3, 3) -> (C, F, 3, 3) rotated 180 degrees: the filters of the input gradient.
+
+    dX of a stride-1 conv with pad P is a stride-1 conv of dY, padded 2 - P,
+    with these filters.
+    """
+    return W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+
+
+def _bt(d0, d1, d2, d3, out):
+    """B^T applied along one axis: out[0..3] from the four rows (or columns) d0..d3."""
+    np.subtract(d0, d2, out=out[0])
+    np.add(d1, d2, out=out[1])
+    np.subtract(d2, d1, out=out[2])
+    np.subtract(d1, d3, out=out[3])
+
+
+def input_tiles(x: np.ndarray, PH: int, PW: int, TH: int, TW: int, scratch: Scratch,
+                out: np.ndarray) -> np.ndarray:
+    """x (N, C, H, W), any memory order -> out (16, TH*TW*N, C) = B^T d B of every tile.
+
+    Tiles are 4x4 with stride 2 over x padded by PH, PW (plus zeros at the far
+    edges up to 2*TH+2, 2*TW+2).
+    """
+    N, C, H, W = x.shape
+    xp = scratch("padded", (2 * TH + 2, 2 * TW + 2, N, C), x.dtype)
+    xp[PH:PH + H, PW:PW + W] = x.transpose(2, 3, 0, 1)
+    rows = scratch("rows", (4, TH, 2 * TW + 2, N, C), x.dtype)
+    _bt(*[xp[k:k + 2 * TH:2] for k in range(4)], rows)
+    V = out.reshape(4, 4, TH, TW, N, C)
+    # then along the columns, all four rows of B^T d at once: V[:, j] is out[j]
+    _bt(*[rows[:, :, k:k + 2 * TW:2] for k in range(4)], V.swapaxes(0, 1))
+    return out
+
+
+def output_tiles(M: np.ndarray, y: np.ndarray, scratch: Scratch) -> None:
+    """M (16, TH*TW*n, F) -> y (2*TH, 2*TW, n, F): Y = A^T m A per tile, written in place."""
+    TH, TW = y.shape[0] // 2, y.shape[1] // 2
+    M = M.reshape(4, 4, TH, TW, *y.shape[2:])
+    # A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], first along the tile rows, then the columns
+    S = scratch("sums", (2, 4, *M.shape[2:]), M.dtype)
+    np.add(M[0], M[1], out=S[0])
+    S[0] += M[2]
+    np.subtract(M[1], M[2], out=S[1])
+    S[1] -= M[3]
+    y6 = y.reshape(TH, 2, TW, 2, *y.shape[2:])
+    for a in range(2):
+        np.add(S[a, 0], S[a, 1], out=y6[:, a, :, 0])
+        y6[:, a, :, 0] += S[a, 2]
+        np.subtract(S[a, 1], S[a, 2], out=y6[:, a, :, 1])
+        y6[:, a, :, 1] -= S[a, 3]
+
+
+def output_tiles_adjoint(dy: np.ndarray, TH: int, TW: int, scratch: Scratch) -> np.ndarray:
+    """dy (OH, OW, n, F) -> dM (16, TH*TW*n, F): the gradient through output_tiles."""
+    OH, OW, n, F = dy.shape
+    if (OH, OW) != (2 * TH, 2 * TW):  # odd sizes: the cropped outputs get no gradient
+        full = scratch("padded_grad", (2 * TH, 2 * TW, n, F), dy.dtype)
+        full[:OH, :OW] = dy  # the rest stays zero
+        dy = full
+    d6 = dy.reshape(TH, 2, TW, 2, n, F)
+
+    def a_adjoint(d0, d1, out):  # A applied along one axis: columns of A^T
+        np.copyto(out[0], d0)
+        np.add(d0, d1, out=out[1])
+        np.subtract(d0, d1, out=out[2])
+        np.negative(d1, out=out[3])
+
+    rows = scratch("grad_rows", (4, TH, TW, 2, n, F), dy.dtype)
+    a_adjoint(d6[:, 0], d6[:, 1], rows)
+    dM = scratch("dM", (4, 4, TH, TW, n, F), dy.dtype)
+    for i in range(4):
+        a_adjoint(rows[i][:, :, 0], rows[i][:, :, 1], dM[i])
+    return dM.reshape(16, TH * TW * n, F)
+
+
+def conv(x: np.ndarray, U: np.ndarray, PH: int, PW: int, out: np.ndarray, chunk: int,
+         scratch: Scratch, b: np.ndarray | None = None, keep: str | None = None) -> list[np.ndarray]:
+    """x (N, C, H, W) -> out (OH, OW, N, F) plus bias b (F,), `chunk` images at a time.
+
+    U (16, C, F) is weight_transform(W). Returns each chunk's input tiles V,
+    in scratch arrays named `keep` (kept for the weight gradient) or shared
+    (overwritten chunk by chunk) when keep is None.
+    """
+    N, C = x.shape[:2]
+    OH, OW, _, F = out.shape
+    TH, TW = tile_counts(OH, OW)
+    tiles = []
+    for lo in range(0, N, chunk):
+        hi = min(lo + chunk, N)
+        T = TH * TW * (hi - lo)
+        V = scratch((keep, lo) if keep else "tiles", (16, T, C), x.dtype)
+        input_tiles(x[lo:hi], PH, PW, TH, TW, scratch, V)
+        M = np.matmul(V, U, out=scratch("products", (16, T, F), x.dtype))  # 16 matmuls
+        if b is not None:
+            # m_11 reaches all four outputs of its tile with weight 1 (column 1
+            # of A^T is (1, 1)): a bias added there costs a quarter of a pass over y.
+            M[5] += b
+        if (OH, OW) == (2 * TH, 2 * TW):
+            output_tiles(M, out[:, :, lo:hi], scratch)
+        else:
+            full = scratch("full", (2 * TH, 2 * TW, hi - lo, F), out.dtype)
+            output_tiles(M, full, scratch)
+            out[:, :, lo:hi] = full[:OH, :OW]
+        tiles.append(V)
+    return tiles
