@@ -85,7 +85,7 @@ def format_text(text: str) -> str:
 
 # -- document -----------------------------------------------------------------
 
-def _option_text(key, v, layer_type):
+def _option_text(key, v):
     if key == "init" and isinstance(v, dict):
         v = v["std"] if v["type"] == "std" else v["type"]
     if key in ("stride", "pad") and isinstance(v, list):
@@ -103,7 +103,7 @@ def layer_text(layer: dict) -> str:
         skip |= {"filters", "kernel", "units", "ratio", "window"}
     for key in schema.options("layer", kind):
         if key in layer and key not in skip:
-            parts.append(_option_text(key, layer[key], kind))
+            parts.append(_option_text(key, layer[key]))
     return " ".join(parts)
 
 

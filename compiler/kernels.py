@@ -44,15 +44,20 @@ def winograd_pays(step: dict) -> bool:
             and min(step["input_shape"][0], step["options"]["filters"]) >= WINOGRAD_MIN_CHANNELS)
 
 
+def pool_tiles(input_shape, options: dict) -> bool:
+    """Whether a pool's windows tile its input exactly: stride == window, no
+    padding, and the window divides H and W. Such a pool is a reshape and a reduction."""
+    _, H, W = input_shape
+    KH, KW = options["window"]
+    return (list(options["stride"]) == [KH, KW] and list(options["pad"]) == [0, 0]
+            and H % KH == 0 and W % KW == 0)
+
+
 def choose_kernel(step: dict) -> str:
     """The kernel name for a step; for conv it also records step["chunk"]."""
     op, o = step["op"], step["options"]
     if op in ("maxpool", "avgpool"):
-        _, H, W = step["input_shape"]
-        tiles = (o["stride"] == o["window"] and o["pad"] == [0, 0]
-                 and H % o["window"][0] == 0 and W % o["window"][1] == 0)
-        # Non-overlapping windows that tile the input are a reshape and a reduction.
-        return "reshape" if tiles else "im2col"
+        return "reshape" if pool_tiles(step["input_shape"], o) else "im2col"
     if op == "conv":
         if winograd_pays(step):
             step["chunk"] = winograd_chunk(step)

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from netc.errors import NetcSpecError, did_you_mean
 
 from . import schema
-from .syntax import Call, Chain, Command, Pos, Value
+from .syntax import Chain, Command, Pos, Value
 
-TOP_LEVEL_KEYS = ("name", "input", "layers", "data", "init", "optimizer", "train",
-                  "weight_decay", "seed", "search")
+TOP_LEVEL_KEYS = tuple(schema.load()["properties"])
 # `search lr=log(...)`: short names for the spec paths searched most often.
 SEARCH_SHORTHANDS = {"lr": "optimizer.lr"}
 SEARCH_SETTINGS = ("trials", "epochs")
@@ -104,9 +103,7 @@ def _dims_text(pair):
 # -- directives ---------------------------------------------------------------
 
 def _single(cmd: Command, what: str, kinds: tuple) -> Value:
-    if len(cmd.args) != 1 or cmd.options:
-        raise ValueError(f"'{cmd.name}' takes one {what}")
-    if cmd.args[0].kind not in kinds:
+    if len(cmd.args) != 1 or cmd.options or cmd.args[0].kind not in kinds:
         raise ValueError(f"'{cmd.name}' takes one {what}")
     return cmd.args[0]
 

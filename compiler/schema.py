@@ -36,22 +36,14 @@ def optimizer_types() -> list[str]:
     return load()["$defs"]["optimizer"]["properties"]["type"]["enum"]
 
 
-def directives() -> list[str]:
-    return [k for k in load()["properties"] if k not in ("name", "layers")] + ["network"]
-
-
 @lru_cache(maxsize=None)
 def _properties(kind: str, type_: str) -> dict:
-    if kind == "layer":
-        for values, then in _branches(load()["$defs"]["layer"], "type"):
-            if type_ in values:
-                return then["properties"]
-    elif kind == "optimizer":
-        for values, then in _branches(load()["$defs"]["optimizer"], "type"):
-            if type_ in values:
-                return then["properties"]
-    else:
+    if kind not in ("layer", "optimizer"):
         return _resolve(load()["$defs"][kind])["properties"]
+    # A layer's or optimizer's options depend on its type: one if/then branch per type.
+    for values, then in _branches(load()["$defs"][kind], "type"):
+        if type_ in values:
+            return then["properties"]
     return {}
 
 

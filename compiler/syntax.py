@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 
 from lark import Lark, Transformer, Token, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from netc.errors import NetcSyntaxError
 

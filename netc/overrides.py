@@ -5,9 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
-from netc.errors import NetcSpecError
-
-TOP_LEVEL = ("name", "input", "layers", "data", "init", "optimizer", "train", "weight_decay", "seed", "search")
+from netc.compiler.lower import TOP_LEVEL_KEYS
+from netc.errors import NetcSpecError, did_you_mean
 
 
 def parse_value(text: str):
@@ -26,10 +25,9 @@ def apply_overrides(document: dict, assignments) -> dict:
         if not sep or not key:
             raise NetcSpecError(f"--set {assignment!r}: expected KEY=VALUE, e.g. train.epochs=1")
         path = key.split(".")
-        if path[0] not in TOP_LEVEL:
-            from netc.errors import did_you_mean
+        if path[0] not in TOP_LEVEL_KEYS:
             raise NetcSpecError(f"--set {assignment!r}: unknown key {path[0]!r}",
-                                hint=did_you_mean(path[0], TOP_LEVEL))
+                                hint=did_you_mean(path[0], TOP_LEVEL_KEYS))
         node = document
         for depth, part in enumerate(path[:-1]):
             node = _child(node, part, path[:depth + 1], assignment)

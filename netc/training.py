@@ -8,14 +8,12 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
 import netc
 from netc.compiler.plan import Plan
 from netc.errors import NetcDataError, NetcError, NetcRuntimeError
 from netc.overrides import apply_overrides
 from netc.reporting import Reporter
-from netc.runtime.checkpoint import load_checkpoint, load_weights, read_npz, save_checkpoint
+from netc.runtime.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from netc.runtime.data import load_dataset
 from netc.runtime.network import Network
 from netc.runtime.optimizers import make_optimizer

@@ -98,12 +98,18 @@ def _assign(network, targets: dict, found: dict, path) -> None:
 def load_checkpoint(path, network, optimizer=None) -> dict:
     """Restore a network (and optimizer) from a netc checkpoint; returns its metadata."""
     arrays = read_npz(path)
-    meta = _meta(arrays, path)
-    _assign(network, network.params, _section(arrays, "param/"), path)
-    _assign(network, network.state, _section(arrays, "state/"), path)
+    meta = _restore(network, arrays, path)
     if optimizer is not None:
         optimizer.load_state_dict(_section(arrays, "optim/"))
     network.rng.bit_generator.state = meta["rng"]
+    return meta
+
+
+def _restore(network, arrays, path) -> dict:
+    """Parameters and state of a netc checkpoint's arrays; returns its metadata."""
+    meta = _meta(arrays, path)
+    _assign(network, network.params, _section(arrays, "param/"), path)
+    _assign(network, network.state, _section(arrays, "state/"), path)
     return meta
 
 
@@ -134,9 +140,7 @@ def load_weights(path, network) -> str:
     """Load a netc checkpoint or a seed-style W1/b1 file; returns which it was."""
     arrays = read_npz(path)
     if "meta" in arrays:
-        _meta(arrays, path)
-        _assign(network, network.params, _section(arrays, "param/"), path)
-        _assign(network, network.state, _section(arrays, "state/"), path)
+        _restore(network, arrays, path)
         return "checkpoint"
     names = seed_names(network)
     renamed = {ours: arrays[theirs] for ours, theirs in names.items() if theirs in arrays}
@@ -145,8 +149,7 @@ def load_weights(path, network) -> str:
     if missing:
         raise NetcDataError(f"{path}: no {', '.join(missing)} in the file (found: {', '.join(sorted(arrays))})",
                             hint="weight files name arrays W1, b1, W2, b2, ... in layer order")
-    params = {k: v for k, v in network.params.items()}
     state = {k: v for k, v in network.state.items() if k in renamed}
-    _assign(network, params, renamed, path)
+    _assign(network, network.params, renamed, path)
     _assign(network, state, renamed, path)
     return "seed"

@@ -1,7 +1,11 @@
-"""Test helper: hand-built plan dicts (the compiler's output format, see spec/PLAN.md)."""
+"""Test helper: hand-built plan dicts (the compiler's output format, see spec/PLAN.md),
+for runtime tests that need steps the .net language would not write (no input
+gradient, a forced kernel). Shapes come from the compiler's own op table."""
 from __future__ import annotations
 
 import math
+
+from netc.compiler.ops import OPS
 
 DEFAULT_OPTIONS = {
     "conv": {"filters": 2, "kernel": [3, 3], "stride": [1, 1], "pad": [0, 0]},
@@ -16,33 +20,10 @@ DEFAULT_OPTIONS = {
 }
 
 
-def _window_out(size, k, s, p):
-    assert (size + 2 * p - k) % s == 0, "window does not fit"
-    return (size + 2 * p - k) // s + 1
-
-
 def _shapes(op, in_shape, o):
     """(output_shape, param_shapes, state_shapes) for one step."""
-    if op == "conv":
-        C, H, W = in_shape
-        (KH, KW), (SH, SW), (PH, PW) = o["kernel"], o["stride"], o["pad"]
-        out = [o["filters"], _window_out(H, KH, SH, PH), _window_out(W, KW, SW, PW)]
-        return out, {"W": [o["filters"], C, KH, KW], "b": [o["filters"]]}, {}
-    if op in ("maxpool", "avgpool"):
-        C, H, W = in_shape
-        (KH, KW), (SH, SW), (PH, PW) = o["window"], o["stride"], o["pad"]
-        return [C, _window_out(H, KH, SH, PH), _window_out(W, KW, SW, PW)], {}, {}
-    if op == "affine":
-        d_in = math.prod(in_shape)
-        return [o["units"]], {"W": [d_in, o["units"]], "b": [o["units"]]}, {}
-    if op == "flatten":
-        return [math.prod(in_shape)], {}, {}
-    if op == "prelu":
-        return list(in_shape), {"alpha": [in_shape[0]]}, {}
-    if op == "batchnorm":
-        c = [in_shape[0]]
-        return list(in_shape), {"gamma": c, "beta": c}, {"running_mean": c, "running_var": c}
-    return list(in_shape), {}, {}
+    rule = OPS[op]
+    return rule.output(in_shape, o), rule.params(in_shape, o), rule.state(in_shape, o)
 
 
 def make_step(op, input_shape, index=0, input_grad=True, step_kernel=None, **options):

@@ -1,7 +1,5 @@
 """netc bench: the report's shape and the CLI (no timing is asserted)."""
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -9,10 +7,9 @@ from click.testing import CliRunner
 from netc.bench import format_result, run, synthetic_batches
 from netc.cli import cli
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: reach tests/plans.py
-from plans import make_plan  # noqa: E402
+from helpers import MODELS
+from plans import make_plan
 
-MODELS = Path(__file__).parent.parent / "models"
 KEYS = {"train_images_per_s", "infer_images_per_s", "gflops", "peak_rss_mb", "lanes", "train_rounds"}
 
 

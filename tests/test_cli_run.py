@@ -15,7 +15,7 @@ import netc
 from netc.cli import cli
 from netc.runtime.checkpoint import read_npz
 
-from helpers import MODELS, SHARED_DATA, tiny_spec
+from helpers import MODELS, tiny_spec
 
 TRUTH = {"and": [0, 0, 0, 1], "nand": [1, 1, 1, 0], "or": [0, 1, 1, 1], "xor": [0, 1, 1, 0]}
 INPUTS = ["0,0", "1,0", "0,1", "1,1"]

@@ -1,14 +1,11 @@
 """Gradient checks: one checker parametrised over the layer registry, float64."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from netc.runtime.gradcheck import gradient_check, relative_error
 from netc.runtime.layers import LAYERS, StepNotTrainableError, build_layer
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: reach tests/plans.py
-from plans import make_plan, make_step  # noqa: E402
+from plans import make_plan, make_step
 
 EPS = 1e-6
 TOLERANCE = 1e-5

@@ -1,7 +1,5 @@
 """Initialisers: statistics on big samples, literal values, per-layer override."""
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +7,7 @@ import pytest
 from netc.runtime.init import INITIALISERS, initialise, sample_weights
 from netc.runtime.layers import build_layer
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: reach tests/plans.py
-from plans import make_step  # noqa: E402
+from plans import make_step
 
 CONV_W = (64, 16, 5, 5)  # n_in = 400, n_out = 1600
 AFFINE_W = (500, 300)    # n_in = 500, n_out = 300

@@ -1,6 +1,4 @@
 """Layers: conv and pool against naive loops; batchnorm, dropout, step, registry."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,8 +6,7 @@ import pytest
 from netc.runtime.layers import (LAYERS, LayerError, StepNotTrainableError, build_layer,
                                  register)
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: reach tests/plans.py
-from plans import make_step  # noqa: E402
+from plans import make_step
 
 CONV_CASES = [  # (N, C, H, W, F, KH, KW, SH, SW, PH, PW)
     (2, 1, 5, 5, 2, 3, 3, 1, 1, 0, 0),

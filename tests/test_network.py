@@ -1,6 +1,4 @@
 """Network: built from a hand-written plan; naming, weight decay, training."""
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,8 +6,7 @@ import pytest
 from netc.runtime.network import Network, NetworkError
 from netc.runtime.optimizers import make_optimizer
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: reach tests/plans.py
-from plans import make_plan  # noqa: E402
+from plans import make_plan
 
 
 def conv_plan(**kwargs):

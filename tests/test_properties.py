@@ -2,7 +2,6 @@
 idempotent; no input, however broken, raises anything but NetcError."""
 from __future__ import annotations
 
-import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -1,6 +1,5 @@
 """Winograd F(2x2, 3x3): the conv kernel against naive loops, its transforms
 against their adjoints, float32 rounding against float64, the compiler's choice."""
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +10,8 @@ from netc.compiler.kernels import choose_kernel
 from netc.runtime import winograd
 from netc.runtime.layers import LayerError, build_layer
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: reach tests/plans.py
-from plans import make_step  # noqa: E402
-from test_layers import naive_conv  # noqa: E402
+from plans import make_step
+from test_layers import naive_conv
 
 CASES = [  # (N, C, H, W, F, PH, PW, chunk); odd output sizes exercise the crop
     (2, 3, 5, 5, 2, 1, 1, None),

@@ -19,10 +19,6 @@ vary_option = click.option("--vary", "varies", multiple=True, metavar="KEY=V1,V2
                            help="One variant per value, e.g. optimizer.type=sgd,adam or init=std:0.01,xavier,he.")
 
 
-def _echo(text):
-    click.echo(text)
-
-
 def _plot_if_possible(draw, what: str):
     """Draw a figure when matplotlib is there; otherwise say how to get it."""
     from netc.experiments.plots import have_matplotlib
@@ -51,7 +47,7 @@ def search(file, trials, epochs, jobs, seed, out, data_dir):
     command = f"netc search {file} --out DIR" + (f" --trials {trials}" if trials else "")
     try:
         result = run_search(plan, search_settings(plan), trials=trials, epochs=epochs, jobs=jobs, seed=seed,
-                            out=out, data_dir=data_dir, echo=_echo, command=command)
+                            out=out, data_dir=data_dir, echo=click.echo, command=command)
     except SearchInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(130)
@@ -77,7 +73,7 @@ def compare(files, varies, sets, epochs, seed, out, data_dir, as_json):
     from netc.experiments import compare as comparing
     from netc.experiments import plots
     result = comparing.compare(files, varies, sets=sets, epochs=epochs, seed=seed, out=out,
-                               data_dir=data_dir, echo=_echo)
+                               data_dir=data_dir, echo=click.echo)
     click.echo(comparing.table(result["variants"]))
     click.echo(comparing.text_figures(result["variants"]))
     folder = result["folder"]
@@ -137,10 +133,11 @@ def activations(file, weights, varies, sets, samples, out, data_dir):
 def filters(run_dir, out, channel):
     """The first conv layer's filters of RUN_DIR, before and after training."""
     from netc.experiments import filters as filt
-    moved = filt.change(run_dir)
+    weights = filt.first_conv_weights(run_dir)  # rebuilding the network twice would double the work
+    moved = filt.change(run_dir, weights)
     click.echo(f"{moved['filters']} filters: mean |W| {moved['mean_abs_before']:.4f} -> "
                f"{moved['mean_abs_after']:.4f} (mean change {moved['mean_abs_change']:.4f})")
-    click.echo(filt.plot(run_dir, out, channel=channel))
+    click.echo(filt.plot(run_dir, out, channel=channel, weights=weights))
 
 
 COMMANDS = [search, compare, plot, activations, filters]

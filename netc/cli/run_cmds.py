@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from netc.errors import NetcError
-
 FILE = click.Path(dir_okay=False, path_type=Path)
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                                help="Folder holding the data set files (else $NETC_DATA, the cache, a download).")

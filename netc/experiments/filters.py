@@ -29,11 +29,12 @@ def first_conv_weights(run_dir) -> tuple[np.ndarray, np.ndarray, dict]:
     return initial, network.layers[index].params["W"].copy(), plan.layers[index]
 
 
-def plot(run_dir, out=None, channel: int = 0, limit: int = 32) -> Path:
+def plot(run_dir, out=None, channel: int = 0, limit: int = 32, weights=None) -> Path:
     """Two blocks of filters (before, after), each filter scaled to its own
-    grey range, as the seed draws them; the first `limit` filters of channel `channel`."""
+    grey range, as the seed draws them; the first `limit` filters of channel `channel`.
+    `weights` is first_conv_weights(run_dir) when the caller has it already."""
     from .plots import _save, pyplot
-    before, after, step = first_conv_weights(run_dir)
+    before, after, step = weights or first_conv_weights(run_dir)
     if not 0 <= channel < before.shape[1]:
         raise NetcError(f"channel {channel}: the first conv layer has {before.shape[1]} input channels")
     plt = pyplot()
@@ -54,10 +55,10 @@ def plot(run_dir, out=None, channel: int = 0, limit: int = 32) -> Path:
     return _save(fig, out)
 
 
-def change(run_dir) -> dict:
+def change(run_dir, weights=None) -> dict:
     """How far training moved the filters: mean |W| before and after, and
     the mean absolute change, for a printed summary."""
-    before, after, _ = first_conv_weights(run_dir)
+    before, after, _ = weights or first_conv_weights(run_dir)
     return {"filters": int(before.shape[0]), "mean_abs_before": float(np.abs(before).mean()),
             "mean_abs_after": float(np.abs(after).mean()),
             "mean_abs_change": float(np.abs(after - before).mean())}

@@ -99,7 +99,7 @@ def run_search(source, search: dict, *, trials=None, epochs=None, jobs=1, seed=N
     if stopped:
         raise SearchInterrupted(folder, finished, trials, command)
     results = ranked(read_results(folder))
-    best_path = write_best(folder, base, results, trials) if results and results[0]["val_acc"] is not None else None
+    best_path = write_best(folder, base, results) if results and results[0]["val_acc"] is not None else None
     return {"folder": folder, "results": results, "best_path": best_path, "space": space}
 
 
@@ -228,7 +228,7 @@ def table(results: list[dict], space: dict) -> str:
     return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def write_best(folder: Path, base: dict, results: list[dict], trials: int) -> Path:
+def write_best(folder: Path, base: dict, results: list[dict]) -> Path:
     """best.net: the base spec with the best trial's values, search removed,
     training settings as the spec had them (not the search's short epochs)."""
     best = results[0]

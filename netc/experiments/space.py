@@ -65,9 +65,5 @@ def assignments(values: dict) -> list[str]:
     return [f"{spec_path(key)}={json.dumps(value)}" for key, value in values.items()]
 
 
-def is_log(space: dict, key: str) -> bool:
-    return space[key]["call"] == "log"
-
-
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from netc.compiler.kernels import pool_tiles
+
 from ..im2col import col2im, im2col
 from .base import Layer, LayerError
 
@@ -20,13 +22,12 @@ class _Pool(Layer):
         self.KH, self.KW = self.options["window"]
         self.SH, self.SW = self.options["stride"]
         self.PH, self.PW = self.options["pad"]
-        _, H, W = self.input_shape
-        tiles = ((self.KH, self.KW) == (self.SH, self.SW) and self.PH == self.PW == 0
-                 and H % self.KH == 0 and W % self.KW == 0)
-        self.kernel = step.get("kernel") or ("reshape" if tiles else "im2col")
+        tiles = pool_tiles(self.input_shape, self.options)
+        self.kernel = step.get("kernel") or ("reshape" if tiles else "im2col")  # older plans: the compiler's rule
         if self.kernel not in ("reshape", "im2col"):
             raise LayerError(f"{self.op}: unknown kernel {self.kernel!r}")
         if self.kernel == "reshape" and not tiles:
+            _, H, W = self.input_shape
             raise LayerError(f"{self.op}: the reshape kernel needs stride == window, "
                              f"no padding and a window dividing {H}x{W}")
         self._saved = None
