@@ -12,7 +12,7 @@ from .syntax import Chain, Command, Pos, Value
 
 TOP_LEVEL_KEYS = tuple(schema.load()["properties"])
 # `search lr=log(...)`: short names for the spec paths searched most often.
-SEARCH_SHORTHANDS = {"lr": "optimizer.lr"}
+SEARCH_SHORTHANDS = {"lr": "optimizer.lr", "batch": "train.batch"}
 SEARCH_SETTINGS = ("trials", "epochs")
 SEARCHABLE_ROOTS = ("optimizer", "train", "weight_decay", "init", "data", "layers", "seed")
 INITIALISERS = ("std", "xavier", "xavier_uniform", "he")

@@ -78,11 +78,12 @@ def _parse_input(text: str) -> list[float]:
 def run(file, inputs, weights, as_json):
     """One forward pass of FILE's network on --input values."""
     from netc.inference import run_values
-    outputs = run_values(file, [_parse_input(text) for text in inputs], weights)
+    samples = [_parse_input(text) for text in inputs]
+    outputs = run_values(file, samples, weights)
     if as_json:
-        click.echo(json.dumps({"inputs": [_parse_input(t) for t in inputs], "outputs": outputs}))
+        click.echo(json.dumps({"inputs": samples, "outputs": outputs}))
     else:
-        for text, out in zip(inputs, outputs):
+        for out in outputs:
             click.echo(" ".join(f"{v:.8f}" for v in out))
 
 

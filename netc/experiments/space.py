@@ -10,10 +10,9 @@ import math
 
 import numpy as np
 
+from netc.compiler.lower import SEARCH_SHORTHANDS as SHORTHANDS
 from netc.errors import NetcSpecError
 
-# Words a search line may use for a spec path.
-SHORTHANDS = {"lr": "optimizer.lr", "batch": "train.batch"}
 CALLS = ("log", "uniform", "choice")
 
 
