@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from netc.compiler.ops import OPS
 
 DEFAULT_OPTIONS = {
@@ -57,3 +59,14 @@ def make_plan(input_shape, layers, loss="cross_entropy", init=None, weight_decay
             "optimizer": optimizer or {"type": "sgd", "lr": 0.1},
             "train": {"epochs": 1, "batch": 10, "eval": 1, "shuffle": True},
             "weight_decay": weight_decay, "seed": seed, "layers": steps}
+
+
+def run_conv(layer, x_shape, seed=0):
+    """Random weights, input and output gradient through a conv layer:
+    (x, y, dout) after one training forward."""
+    rng = np.random.default_rng(seed)
+    layer.params["W"][...] = rng.standard_normal(layer.params["W"].shape)
+    layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape)
+    x = rng.standard_normal(x_shape)
+    y = layer.forward(x, train=True)
+    return x, y, rng.standard_normal(y.shape)

@@ -6,7 +6,7 @@ import pytest
 from netc.runtime.layers import (LAYERS, LayerError, StepNotTrainableError, build_layer,
                                  register)
 
-from plans import make_step
+from plans import make_step, run_conv
 
 CONV_CASES = [  # (N, C, H, W, F, KH, KW, SH, SW, PH, PW)
     (2, 1, 5, 5, 2, 3, 3, 1, 1, 0, 0),
@@ -49,12 +49,7 @@ def test_conv_matches_loops(case, chunk):
     if chunk:
         step["chunk"] = chunk
     layer = build_layer(step, np.float64)
-    rng = np.random.default_rng(0)
-    layer.params["W"][...] = rng.standard_normal(layer.params["W"].shape)
-    layer.params["b"][...] = rng.standard_normal(F)
-    x = rng.standard_normal((N, C, H, W))
-    y = layer.forward(x, train=True)
-    dout = rng.standard_normal(y.shape)
+    x, y, dout = run_conv(layer, (N, C, H, W))
     ref_y, ref_dx, ref_dW, ref_db = naive_conv(x, layer.params["W"], layer.params["b"],
                                               dout, SH, SW, PH, PW)
     dx = layer.backward(dout)

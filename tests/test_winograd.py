@@ -10,7 +10,7 @@ from netc.compiler.kernels import choose_kernel
 from netc.runtime import winograd
 from netc.runtime.layers import LayerError, build_layer
 
-from plans import make_step
+from plans import make_step, run_conv
 from test_layers import naive_conv
 
 CASES = [  # (N, C, H, W, F, PH, PW, chunk); odd output sizes exercise the crop
@@ -34,12 +34,7 @@ def winograd_layer(N, C, H, W, F, PH, PW, chunk, dtype=np.float64, input_grad=Tr
 def test_winograd_conv_matches_loops(case):
     N, C, H, W, F, PH, PW, chunk = case
     layer = winograd_layer(*case)
-    rng = np.random.default_rng(0)
-    layer.params["W"][...] = rng.standard_normal(layer.params["W"].shape)
-    layer.params["b"][...] = rng.standard_normal(F)
-    x = rng.standard_normal((N, C, H, W))
-    y = layer.forward(x, train=True)
-    dout = rng.standard_normal(y.shape)
+    x, y, dout = run_conv(layer, (N, C, H, W))
     want = naive_conv(x, layer.params["W"], layer.params["b"], dout, 1, 1, PH, PW)
     for _ in range(2):  # reused work arrays give the same answer the second time
         dx = layer.backward(dout)
