@@ -65,3 +65,19 @@ def choose_kernel(step: dict) -> str:
         step["chunk"] = conv_chunk(step)
         return "im2col"
     return "direct"
+
+
+# Activations a reshape max pool applies to its own (4x smaller) output instead:
+# max commutes with a non-decreasing function, so relu(maxpool(x)) equals
+# maxpool(relu(x)) bit for bit, and the gradient too (a window whose max is <= 0
+# gets none either way). Saves the activation's full-size passes, both ways.
+POOL_FUSABLE = ("relu",)
+
+
+def fuse_steps(steps: list[dict]) -> None:
+    """Mark activation -> maxpool pairs whose activation the pool can run (after choose_kernel)."""
+    for step, pool in zip(steps, steps[1:]):
+        if (step["op"] in POOL_FUSABLE and pool["op"] == "maxpool" and pool["kernel"] == "reshape"
+                and step["input_grad"] == pool["input_grad"]):
+            step["kernel"] = "fused"
+            pool["activation"] = step["op"]

@@ -8,7 +8,7 @@ from math import prod
 from netc.errors import NetcShapeError, NetcSpecError, raise_if_any
 
 from . import schema
-from .kernels import choose_kernel
+from .kernels import choose_kernel, fuse_steps
 from .ops import ALIASES, OPS, ShapeProblem, nested_shape
 
 PLAN_FORMAT = "netc-plan/1"
@@ -120,6 +120,7 @@ class Planner:
         _mark_input_grads(steps)
         for step in steps:
             step["kernel"] = choose_kernel(step)
+        fuse_steps(steps)
         last = steps[-1]["op"]
         loss = OPS[last].loss
         return {

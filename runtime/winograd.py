@@ -14,34 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .scratch import Scratch
+
 # The transforms of F(2x2, 3x3); B^T and A^T are applied below as adds, G as a matrix.
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 GG = np.kron(G, G)  # (16, 9): vec(G g G^T) = (G kron G) vec(g), row-major
-
-
-class Scratch:
-    """Work arrays reused across calls, by name, created zeroed.
-
-    A fresh multi-MiB array per call page-faults on every touch (measured: the
-    16 -> 16 conv's backward ran 1.7x slower). Each name keeps its last two
-    shapes (a batch's full chunks and its shorter last one), so varying batch
-    sizes cannot grow memory without bound. Arrays whose borders must stay
-    zero (the padded input) rely on callers writing only the interior.
-    """
-
-    KEEP_SHAPES = 2
-
-    def __init__(self):
-        self._arrays: dict = {}  # name -> {(shape, dtype): array}, oldest first
-
-    def __call__(self, name, shape, dtype) -> np.ndarray:
-        shapes = self._arrays.setdefault(name, {})
-        key = (tuple(shape), np.dtype(dtype))
-        if key not in shapes:
-            if len(shapes) == self.KEEP_SHAPES:
-                del shapes[next(iter(shapes))]
-            shapes[key] = np.zeros(shape, dtype)
-        return shapes[key]
 
 
 def tile_counts(OH: int, OW: int) -> tuple[int, int]:

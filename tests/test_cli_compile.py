@@ -39,7 +39,8 @@ def test_check_table(run):
     assert [r[1] for r in rows] == ["conv", "relu", "maxpool", "affine", "relu", "affine", "softmax"]
     assert rows[0][:7] == ["0", "conv", "4", "30x24x24", "780", "864,000", "im2col"]
     assert rows[0][8:] == ["images/chunk)"]
-    assert rows[2][-1] == "reshape"
+    assert rows[1][6:] == ["fused", "into", "the", "next", "step"]
+    assert rows[2][6:] == ["reshape,", "then", "relu"]
     assert lines[11].split() == ["total", "10", "433,890", "1,764,700"]
 
 

@@ -15,9 +15,14 @@ def _shape(shape) -> str:
 
 
 def _kernel(step) -> str:
-    """The chosen kernel, and how many images one im2col buffer holds."""
-    chunk = step.get("chunk")
-    return f"{step['kernel']} ({chunk} images/chunk)" if chunk else step["kernel"]
+    """The chosen kernel, how many images one conv chunk holds, what a pool fuses."""
+    if step.get("chunk"):
+        return f"{step['kernel']} ({step['chunk']} images/chunk)"
+    if step["kernel"] == "fused":
+        return "fused into the next step"
+    if step.get("activation"):
+        return f"{step['kernel']}, then {step['activation']}"
+    return step["kernel"]
 
 
 def summary_table(plan) -> str:

@@ -5,7 +5,7 @@ import numpy as np
 
 from .activations import Elu, LeakyRelu, Prelu, Relu, Sigmoid, Step, StepNotTrainableError, Tanh
 from .affine import Affine, Flatten
-from .base import Layer, LayerError, NotTrainableError
+from .base import Fused, Layer, LayerError, NotTrainableError
 from .conv import Conv
 from .dropout import Dropout
 from .normalization import BatchNorm
@@ -33,6 +33,8 @@ for _cls in (Conv, MaxPool, AvgPool, Affine, Flatten, Relu, Sigmoid, Tanh, Step,
 def build_layer(step: dict, dtype=np.float32, rng: np.random.Generator | None = None) -> Layer:
     """Build the layer for one plan step; unknown ops list the known ones."""
     op = step.get("op")
+    if step.get("kernel") == "fused":
+        return Fused(step, dtype, rng)
     if op not in LAYERS:
         known = ", ".join(sorted(LAYERS))
         raise LayerError(f"unknown layer op {op!r}; known ops: {known}")

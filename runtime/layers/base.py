@@ -72,3 +72,17 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.input_shape} -> {self.output_shape})"
+
+
+class Fused(Layer):
+    """A step whose work the next step does (its plan kernel is "fused"): passes data through."""
+
+    def __init__(self, step, dtype=np.float32, rng=None):
+        super().__init__(step, dtype, rng)
+        self.op = step["op"]
+
+    def forward(self, x, train=False):
+        return x
+
+    def backward(self, dout):
+        return dout if self.input_grad else None

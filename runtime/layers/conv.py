@@ -1,4 +1,4 @@
-"""Runtime layers: 2-D convolution, as im2col + one matmul or by Winograd (NCHW in and out)."""
+"""Runtime layers: 2-D convolution, as im2col + one matmul or by Winograd."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,8 @@ import numpy as np
 from netc.compiler.kernels import conv_chunk, winograd_fits
 
 from .. import winograd
-from ..im2col import col2im_add, im2col
+from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
+from ..scratch import Scratch
 from .base import Layer, LayerError
 
 KERNELS = ("im2col", "winograd")
@@ -22,12 +23,15 @@ def chunk_rows(step: dict) -> int:
 class Conv(Layer):
     """(N, C, H, W) -> (N, F, OH, OW); W is (F, C, KH, KW), b is (F,).
 
-    The batch runs in chunks of `chunk` images. im2col: each chunk's columns
-    are built, multiplied and dropped while still in cache, and rebuilt in
-    backward, which costs less than streaming a batch-sized column matrix
-    through memory 3 times. winograd (3x3, stride 1, pad <= 2; see
-    runtime/winograd.py): the forward keeps each chunk's input tiles for the
-    weight gradient, and the input gradient is itself a Winograd conv.
+    Outputs are HWNC in memory (NCHW-shaped views), the layout the Winograd
+    kernel, pooling and the activations run fastest on. im2col: the input is
+    padded into CHWN memory once and the columns of about `chunk` images' worth
+    of output rows are built, multiplied and dropped while still in cache (and
+    rebuilt in backward, which costs less than streaming a batch-sized column
+    matrix through memory 3 times). winograd (3x3, stride 1, pad <= 2; see
+    runtime/winograd.py): chunks of `chunk` images; the forward keeps each
+    chunk's input tiles for the weight gradient, and the input gradient is
+    itself a Winograd conv.
     """
 
     op = "conv"
@@ -44,68 +48,76 @@ class Conv(Layer):
         if self.kernel == "winograd" and not winograd_fits(self.options):
             raise LayerError(f"conv: the winograd kernel needs a 3x3 kernel, stride 1 and "
                              f"pad <= 2, not {self.options}")
-        self._x = None
+        self._xp = None  # im2col: the padded input, kept for backward
         self._tiles = None  # winograd: each chunk's input tiles, kept for backward
-        self._scratch = winograd.Scratch()
+        self._scratch = Scratch()
 
     def _spans(self, N):
         return [(lo, min(lo + self.chunk, N)) for lo in range(0, N, self.chunk)]
 
-    def _cols(self, x, lo, hi):
-        """im2col of images [lo, hi) into the reused chunk buffer."""
+    def _row_spans(self, N):
+        """im2col output-row ranges: each chunk holds about `chunk` images' worth of columns."""
+        OH = self.output_shape[1]
+        step = max(1, min(OH, self.chunk * OH // max(N, 1)))
+        return [(r0, min(r0 + step, OH)) for r0 in range(0, OH, step)]
+
+    def _cols(self, xp, rows):
+        """im2col of output rows [r0, r1) into a reused buffer, plus a last row of ones.
+
+        The ones row meets the bias in the forward product (y = [cols; 1]^T [W^T; b]):
+        adding b to the (rows, F) output separately cost a third of the product.
+        """
         C = self.input_shape[0]
         _, OH, OW = self.output_shape
-        rows = min(self.chunk, len(x))
-        out = self.buffer((C * self.KH * self.KW, rows * OH * OW))
-        if hi - lo < rows:  # a short last chunk needs a contiguous buffer of its own
-            out = np.empty((C * self.KH * self.KW, (hi - lo) * OH * OW), self.dtype)
-        return im2col(x[lo:hi], self.KH, self.KW, self.SH, self.SW, self.PH, self.PW, out=out)
+        K = C * self.KH * self.KW
+        out = self._scratch("cols", (K + 1, (rows[1] - rows[0]) * OW * xp.shape[3]), self.dtype)
+        out[K] = 1
+        im2col_rows(xp, self.KH, self.KW, self.SH, self.SW, OH, OW, rows, out[:K])
+        return out
 
     def forward(self, x, train=False):
         if self.kernel == "winograd":
             return self._winograd_forward(x, train)
-        N = x.shape[0]
+        N, C, H, W = x.shape
         F, OH, OW = self.output_shape
-        P = OH * OW
-        Wm = self.params["W"].reshape(F, -1)
-        y = np.empty((F, N * P), self.dtype)  # channel-major: one matmul per chunk writes a column block
-        for lo, hi in self._spans(N):
-            np.matmul(Wm, self._cols(x, lo, hi), out=y[:, lo * P:hi * P])
-        y += self.params["b"][:, None]
-        self._x = x if train else None
-        # An NCHW view of channel-major memory; the next im2col reads it as is.
-        return y.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)
+        xp = self._scratch("padded", (C, H + 2 * self.PH, W + 2 * self.PW, N), self.dtype)
+        pad_chwn(x, self.PH, self.PW, xp)
+        Wb = np.concatenate([self.params["W"].reshape(F, -1).T, self.params["b"][None]])
+        y = np.empty((OH * OW * N, F), self.dtype)  # HWNC: rows (oh, ow, n), see im2col.py
+        width = OW * N
+        for r0, r1 in self._row_spans(N):
+            np.matmul(self._cols(xp, (r0, r1)).T, Wb, out=y[r0 * width:r1 * width])
+        self._xp = xp if train else None
+        return y.reshape(OH, OW, N, F).transpose(2, 3, 0, 1)
 
     def backward(self, dout):
         if self.kernel == "winograd":
             return self._winograd_backward(dout)
-        x = self._x
-        N, C, H, W = x.shape
+        if self._xp is None:
+            raise RuntimeError("conv: backward needs a forward with train=True")
+        xp = self._xp
+        N = dout.shape[0]
+        C, H, W = self.input_shape
         F, OH, OW = self.output_shape
-        P = OH * OW
+        dy = np.ascontiguousarray(dout.transpose(2, 3, 0, 1)).reshape(-1, F)  # free when HWNC
+        np.matmul(np.ones(len(dy), self.dtype), dy, out=self.grads["b"])
         Wm = self.params["W"].reshape(F, -1)
-        d = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # free when dout is channel-major
-        np.sum(d, axis=1, out=self.grads["b"])
-        gW = self.grads["W"].reshape(F, -1)
-        gW.fill(0)
-        # dW^T = cols @ d^T: OpenBLAS runs this orientation ~2x faster than
-        # d @ cols^T when F is small (measured for 16 and 32 filters).
-        partial = np.empty(gW.shape[::-1], self.dtype)
-        dxp = None
-        if self.input_grad:
-            dxp = np.zeros((C, N, H + 2 * self.PH, W + 2 * self.PW), self.dtype)
-        for lo, hi in self._spans(N):
-            cols = self._cols(x, lo, hi)
-            dk = d[:, lo * P:hi * P]
-            np.matmul(cols, dk.T, out=partial)
-            gW += partial.T
+        gWT = np.zeros(Wm.shape[::-1], self.dtype)  # (C*KH*KW, F): cols @ dy, no transposes
+        partial = np.empty_like(gWT)
+        dxp = np.zeros(xp.shape, self.dtype) if self.input_grad else None
+        width = OW * N
+        for rows in self._row_spans(N):
+            cols = self._cols(xp, rows)[:-1]  # without the ones row
+            dy_rows = dy[rows[0] * width:rows[1] * width]
+            gWT += np.matmul(cols, dy_rows, out=partial)
             if dxp is not None:
                 # cols is no longer needed: its buffer takes the column gradient
-                dcols = np.matmul(Wm.T, dk, out=cols)
-                col2im_add(dcols, dxp[:, lo:hi], self.KH, self.KW, self.SH, self.SW)
+                dcols = np.matmul(Wm.T, dy_rows.T, out=cols)
+                col2im_rows_add(dcols, dxp, self.KH, self.KW, self.SH, self.SW, OW, rows)
+        self.grads["W"][...] = gWT.T.reshape(self.grads["W"].shape)
         if dxp is None:
             return None
-        return dxp[:, :, self.PH:self.PH + H, self.PW:self.PW + W].transpose(1, 0, 2, 3)
+        return dxp[:, self.PH:self.PH + H, self.PW:self.PW + W].transpose(3, 0, 1, 2)
 
     def _winograd_forward(self, x, train):
         F, OH, OW = self.output_shape

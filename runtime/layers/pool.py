@@ -74,12 +74,21 @@ class MaxPool(_Pool):
     op = "maxpool"
     pad_value = -np.inf
 
+    def __init__(self, step, dtype=np.float32, rng=None):
+        super().__init__(step, dtype, rng)
+        # relu fused from the step before (see compiler/kernels.py), applied to the pooled max
+        self.relu = step.get("activation") == "relu"
+        if self.relu and self.kernel != "reshape":
+            raise LayerError("maxpool: a fused activation needs the reshape kernel")
+
     def _tiles_forward(self, x, train):
         tiles = self._tiles(x)
         y = tiles[0].copy(order="K")  # keep the input's memory order
         for tile in tiles[1:]:
             np.maximum(y, tile, out=y)
         self._saved = (x, y) if train else None
+        if self.relu:
+            return np.maximum(y, 0, out=None if train else y)  # backward needs the max itself
         return y
 
     def _tiles_backward(self, dout):
@@ -90,6 +99,8 @@ class MaxPool(_Pool):
         for mask in masks[1:]:
             count += mask
         share = dout / count
+        if self.relu:
+            share *= y > 0
         dx = np.empty_like(x)
         for dx_tile, mask in zip(self._tiles(dx), masks):
             np.multiply(mask, share, out=dx_tile)

@@ -1,0 +1,62 @@
+"""relu -> maxpool fusion: the compiler marks it, the runtime gives the same numbers."""
+import copy
+
+import numpy as np
+import pytest
+
+import netc
+from netc.runtime.network import Network
+
+FUSABLE = "input 3x8x8\nconv 4x3x3 pad=1 -> relu -> pool 2 -> affine 5 -> softmax\n"
+
+
+def kernels(text):
+    return [(step["op"], step["kernel"], step.get("activation"))
+            for step in netc.compile(text).layers]
+
+
+def test_relu_before_a_reshape_maxpool_is_fused():
+    assert kernels(FUSABLE)[1:3] == [("relu", "fused", None), ("maxpool", "reshape", "relu")]
+
+
+@pytest.mark.parametrize("chain", [
+    "relu -> pool 3 stride=1",      # overlapping windows: the im2col kernel
+    "relu -> avgpool 2",            # the mean does not commute with relu
+    "sigmoid -> pool 2",
+    "relu -> dropout 0.5 -> pool 2",
+])
+def test_other_pairs_are_not_fused(chain):
+    found = kernels(f"input 2x6x6\n{chain} -> affine 2 -> softmax\n")
+    assert "fused" not in [kernel for _, kernel, _ in found]
+    assert all(activation is None for *_, activation in found)
+
+
+def unfused(plan: dict) -> dict:
+    plan = copy.deepcopy(plan)
+    for step in plan["layers"]:
+        if step["kernel"] == "fused":
+            step["kernel"] = "direct"
+        step.pop("activation", None)
+    return plan
+
+
+def test_fused_and_unfused_agree_bit_for_bit_with_ties():
+    plan = netc.compile(FUSABLE).data
+    fused, plain = Network(plan, seed=1, dtype=np.float64), Network(unfused(plan), seed=1, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    # Coarse values make equal maxima within windows common; negative ones
+    # make windows whose max is <= 0 (relu zeroes them and their gradient).
+    x = rng.integers(-2, 3, (6, 3, 8, 8)).astype(np.float64)
+    t = rng.integers(0, 5, 6)
+    for name, value in fused.params.items():
+        value[...] = np.round(value * 4) / 4  # equal weights, so equal sums, so ties
+        plain.params[name][...] = value
+    np.testing.assert_array_equal(fused.forward(x), plain.forward(x))
+    grads_fused, grads_plain = fused.gradient(x, t), plain.gradient(x, t)
+    for name in grads_plain:
+        np.testing.assert_array_equal(grads_fused[name], grads_plain[name], err_msg=name)
+    pooled = fused.layers[2]
+    inputs, maxima = pooled._saved
+    ties = sum(tile == maxima for tile in pooled._tiles(inputs)) > 1
+    # every case was exercised: windows with max <= 0, and positive maxima shared by several inputs
+    assert (maxima <= 0).any() and (ties & (maxima > 0)).any()
