@@ -11,6 +11,7 @@ import numpy as np
 from netc.errors import NetcRuntimeError
 
 from . import lanes
+from .memory import keep_freed_memory
 from .init import initialise
 from .layers import build_layer
 from .losses import LOSSES
@@ -26,6 +27,7 @@ class Network:
     """A sequence of layers built from an execution plan."""
 
     def __init__(self, plan: dict, seed: int | None = None, dtype=np.float32):
+        keep_freed_memory()  # see memory.py: steps stop page-faulting their arrays back in
         self.plan = plan
         self.dtype = np.dtype(dtype)
         self.seed = plan.get("seed") if seed is None else seed

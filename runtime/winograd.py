@@ -75,22 +75,31 @@ def input_tiles(x: np.ndarray, PH: int, PW: int, TH: int, TW: int, scratch: Scra
     return out
 
 
+def _at(m0, m1, m2, m3, out0, out1):
+    """A^T = [[1, 1, 1, 0], [0, 1, -1, -1]] along one axis: two outputs from four inputs."""
+    np.add(m0, m1, out=out0)
+    out0 += m2
+    np.subtract(m1, m2, out=out1)
+    out1 -= m3
+
+
+def _a(d0, d1, out):
+    """A along one axis (the transpose of _at): four outputs from two inputs."""
+    np.copyto(out[0], d0)
+    np.add(d0, d1, out=out[1])
+    np.subtract(d0, d1, out=out[2])
+    np.negative(d1, out=out[3])
+
+
 def output_tiles(M: np.ndarray, y: np.ndarray, scratch: Scratch) -> None:
     """M (16, TH*TW*n, F) -> y (2*TH, 2*TW, n, F): Y = A^T m A per tile, written in place."""
     TH, TW = y.shape[0] // 2, y.shape[1] // 2
     M = M.reshape(4, 4, TH, TW, *y.shape[2:])
-    # A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], first along the tile rows, then the columns
     S = scratch("sums", (2, 4, *M.shape[2:]), M.dtype)
-    np.add(M[0], M[1], out=S[0])
-    S[0] += M[2]
-    np.subtract(M[1], M[2], out=S[1])
-    S[1] -= M[3]
-    y6 = y.reshape(TH, 2, TW, 2, *y.shape[2:])
-    for a in range(2):
-        np.add(S[a, 0], S[a, 1], out=y6[:, a, :, 0])
-        y6[:, a, :, 0] += S[a, 2]
-        np.subtract(S[a, 1], S[a, 2], out=y6[:, a, :, 1])
-        y6[:, a, :, 1] -= S[a, 3]
+    _at(*M, *S)  # along the tile rows
+    # then along the columns, both output rows at once: y[2*th + a, 2*tw + b] is Y[a, th, tw, b]
+    Y = y.reshape(TH, 2, TW, 2, *y.shape[2:]).swapaxes(0, 1)
+    _at(*S.swapaxes(0, 1), Y[:, :, :, 0], Y[:, :, :, 1])
 
 
 def output_tiles_adjoint(dy: np.ndarray, TH: int, TW: int, scratch: Scratch) -> np.ndarray:
@@ -101,19 +110,59 @@ def output_tiles_adjoint(dy: np.ndarray, TH: int, TW: int, scratch: Scratch) -> 
         full[:OH, :OW] = dy  # the rest stays zero
         dy = full
     d6 = dy.reshape(TH, 2, TW, 2, n, F)
-
-    def a_adjoint(d0, d1, out):  # A applied along one axis: columns of A^T
-        np.copyto(out[0], d0)
-        np.add(d0, d1, out=out[1])
-        np.subtract(d0, d1, out=out[2])
-        np.negative(d1, out=out[3])
-
     rows = scratch("grad_rows", (4, TH, TW, 2, n, F), dy.dtype)
-    a_adjoint(d6[:, 0], d6[:, 1], rows)
+    _a(d6[:, 0], d6[:, 1], rows)
     dM = scratch("dM", (4, 4, TH, TW, n, F), dy.dtype)
-    for i in range(4):
-        a_adjoint(rows[i][:, :, 0], rows[i][:, :, 1], dM[i])
+    _a(rows[:, :, :, 0], rows[:, :, :, 1], dM.swapaxes(0, 1))  # all four tile rows at once
     return dM.reshape(16, TH * TW * n, F)
+
+
+def _bt_adjoint(g0, g1, g2, g3, even, odd):
+    """The transpose of _bt with the overlap-add of stride-2 tiles, along one axis.
+
+    Tile t's four gradients g0..g3[t] land on positions 2t..2t+3: even positions
+    get g0[t] + (g1 + g2 - g0)[t-1], odd ones (g1 - g2 + g3)[t] - g3[t-1]. `even`
+    and `odd` hold one more position than there are tiles.
+    """
+    np.add(g1, g2, out=even[1:])
+    even[1:] -= g0
+    even[0] = 0
+    even[:-1] += g0
+    np.subtract(g1, g2, out=odd[:-1])
+    odd[:-1] += g3
+    odd[-1] = 0
+    odd[1:] -= g3
+
+
+def input_tiles_adjoint(dV: np.ndarray, TH: int, TW: int, n: int, scratch: Scratch) -> np.ndarray:
+    """dV (16, TH*TW*n, C) -> the gradient of the padded input (2*TH+2, 2*TW+2, n, C):
+    the transpose of input_tiles, overlapping tiles summed."""
+    C = dV.shape[2]
+    g = dV.reshape(4, 4, TH, TW, n, C)
+    rows = scratch("grad_cols", (4, TH, 2 * TW + 2, n, C), dV.dtype)
+    # along the columns first, all four tile rows at once (g[:, j] is column j)
+    _bt_adjoint(*[g[:, j].swapaxes(0, 2) for j in range(4)],
+                rows[:, :, 0::2].swapaxes(0, 2), rows[:, :, 1::2].swapaxes(0, 2))
+    dxp = scratch("grad_padded", (2 * TH + 2, 2 * TW + 2, n, C), dV.dtype)
+    _bt_adjoint(*rows, dxp[0::2], dxp[1::2])
+    return dxp
+
+
+def conv_input_grad(dM: np.ndarray, Ut: np.ndarray, PH: int, PW: int, dx: np.ndarray,
+                    scratch: Scratch) -> None:
+    """The input gradient dx (H, W, n, C) of a chunk, from the chunk's dM (the gradient of
+    its tile products, which the weight gradient needs too): dV = dM U^T, then back
+    through the input transform. Reusing dM skips transforming dy a second time.
+
+    Ut (16, F, C) is U transposed, contiguous (OpenBLAS ran the product with a
+    transposed view 2x slower at 16 channels).
+    """
+    H, W, n, C = dx.shape
+    T = dM.shape[1]
+    TH, TW = tile_counts(H + 2 * PH - 2, W + 2 * PW - 2)
+    dV = np.matmul(dM, Ut, out=scratch("grad_tiles", (16, T, C), dM.dtype))
+    dxp = input_tiles_adjoint(dV, TH, TW, n, scratch)
+    dx[...] = dxp[PH:PH + H, PW:PW + W]
 
 
 def conv(x: np.ndarray, U: np.ndarray, PH: int, PW: int, out: np.ndarray, chunk: int,

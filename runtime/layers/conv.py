@@ -50,6 +50,7 @@ class Conv(Layer):
                              f"pad <= 2, not {self.options}")
         self._xp = None  # im2col: the padded input, kept for backward
         self._tiles = None  # winograd: each chunk's input tiles, kept for backward
+        self._U = None  # winograd: the transformed weights of that forward
         self._scratch = Scratch()
 
     def _spans(self, N):
@@ -122,10 +123,10 @@ class Conv(Layer):
     def _winograd_forward(self, x, train):
         F, OH, OW = self.output_shape
         y = np.empty((OH, OW, len(x), F), self.dtype)  # HWNC: see runtime/winograd.py
-        tiles = winograd.conv(x, winograd.weight_transform(self.params["W"]), self.PH, self.PW,
-                              y, self.chunk, self._scratch, b=self.params["b"],
-                              keep="kept" if train else None)
-        self._tiles = tiles if train else None
+        U = winograd.weight_transform(self.params["W"])
+        tiles = winograd.conv(x, U, self.PH, self.PW, y, self.chunk, self._scratch,
+                              b=self.params["b"], keep="kept" if train else None)
+        self._tiles, self._U = (tiles, U) if train else (None, None)
         return y.transpose(2, 3, 0, 1)
 
     def _winograd_backward(self, dout):
@@ -139,17 +140,25 @@ class Conv(Layer):
         rows = dy.reshape(-1, F)  # a copy only when dout is not HWNC
         # a matrix-vector product: ~10x faster than np.sum over three leading axes
         np.matmul(np.ones(len(rows), self.dtype), rows, out=self.grads["b"])
-        # dW through the transforms: dU[k] = V[k]^T dM[k], tiles of the forward reused
+        # dW through the transforms: dU[k] = V[k]^T dM[k], tiles of the forward reused;
+        # dx from the same dM, chunk by chunk
         dU = np.zeros((16, C, F), self.dtype)
         partial = np.empty_like(dU)
+        dx = np.empty((H, W, N, C), self.dtype) if self.input_grad else None
+        # dx from the dM the weight gradient needs anyway, unless the output has
+        # more tiles than the input (pad 2): then a Winograd conv of dy is cheaper.
+        reuse_dM = dx is not None and OH * OW <= H * W
+        Ut = np.ascontiguousarray(self._U.transpose(0, 2, 1)) if reuse_dM else None
         for (lo, hi), V in zip(self._spans(N), self._tiles):
             dM = winograd.output_tiles_adjoint(dy[:, :, lo:hi], TH, TW, self._scratch)
             dU += np.matmul(V.transpose(0, 2, 1), dM, out=partial)
+            if reuse_dM:
+                winograd.conv_input_grad(dM, Ut, self.PH, self.PW, dx[:, :, lo:hi], self._scratch)
         self.grads["W"][...] = winograd.weight_transform_adjoint(dU)
-        if not self.input_grad:
+        if dx is None:
             return None
-        dx = np.empty((H, W, N, C), self.dtype)
-        U = winograd.weight_transform(winograd.flipped(self.params["W"]))
-        winograd.conv(dout, U, 2 - self.PH, 2 - self.PW, dx, self.chunk, self._scratch)
+        if not reuse_dM:
+            U = winograd.weight_transform(winograd.flipped(self.params["W"]))
+            winograd.conv(dout, U, 2 - self.PH, 2 - self.PW, dx, self.chunk, self._scratch)
         return dx.transpose(2, 3, 0, 1)
 
