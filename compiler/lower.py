@@ -15,7 +15,8 @@ TOP_LEVEL_KEYS = tuple(schema.load()["properties"])
 SEARCH_SHORTHANDS = {"lr": "optimizer.lr", "batch": "train.batch"}
 SEARCH_SETTINGS = ("trials", "epochs")
 SEARCHABLE_ROOTS = ("optimizer", "train", "weight_decay", "init", "data", "layers", "seed")
-INITIALISERS = ("std", "xavier", "xavier_uniform", "he")
+# Written once, in the schema; runtime/init.py implements exactly these (tests/test_init.py).
+INITIALISERS = tuple(schema.load()["$defs"]["init"]["properties"]["type"]["enum"])
 
 
 def json_value(v: Value):

@@ -37,7 +37,9 @@ def _he(spec, shape, n_in, n_out, rng):
     return rng.standard_normal(shape) * math.sqrt(2.0 / n_in)
 
 
-# each: (spec, shape, n_in, n_out, rng) -> float64 array of `shape`
+# each: (spec, shape, n_in, n_out, rng) -> float64 array of `shape`. The keys
+# are the names spec/netc.schema.json allows ($defs.init); tests/test_init.py
+# holds the two equal, so the compiler never accepts a name the runtime lacks.
 INITIALISERS: dict[str, Callable] = {
     "std": _std,
     "xavier": _xavier,

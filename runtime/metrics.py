@@ -1,10 +1,12 @@
 """Scoring a network on a data set: loss and accuracy in inference mode,
-batch by batch so memory stays bounded."""
+batch by batch so memory stays bounded. The loss is the training loss
+(losses.py) on the same inputs the training step gives it."""
 from __future__ import annotations
 
 import numpy as np
 
 from .data import Dataset
+from .losses import LOSS_SUMS
 
 
 def correct(y: np.ndarray, t: np.ndarray) -> int:
@@ -17,25 +19,34 @@ def correct(y: np.ndarray, t: np.ndarray) -> int:
     return int(np.count_nonzero(y.argmax(axis=1) == t.argmax(axis=1)))
 
 
-def batch_loss_sum(y: np.ndarray, t: np.ndarray, loss: str | None) -> float:
-    """Summed (not averaged) loss of network outputs y, for batched averaging."""
-    if loss == "cross_entropy":
-        p = y[np.arange(len(y)), t] if t.ndim == 1 else (y * t).sum(axis=1)
-        return float(-np.log(p.astype(np.float64) + 1e-7).sum())
-    if loss == "mse":
-        return float(0.5 * np.square(y.astype(np.float64) - t.reshape(y.shape)).sum())
-    return float("nan")
+def _no_loss(y: np.ndarray, t: np.ndarray) -> float:
+    return float("nan")  # a network without a loss can still be scored for accuracy
+
+
+def _loss_input_and_outputs(network, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(what the loss reads, the network's outputs) for one inference chunk.
+
+    Cross-entropy reads the logits, with the softmax fused into the loss as in
+    training: from probabilities, one that underflows to 0 has no finite log.
+    """
+    if network.loss_name != "cross_entropy":
+        y = network.forward(x)
+        return y, y
+    logits = network.loss_input(x)
+    return logits, network.layers[-1].forward(logits)
 
 
 def evaluate(network, x: np.ndarray, t: np.ndarray, batch: int = 1000) -> dict:
-    """{"loss", "accuracy", "count"} of `network` on (x, t), inference mode."""
+    """{"loss", "accuracy", "count"} of `network` on (x, t), inference mode.
+    The loss has no weight-decay term: it scores the fit, not the objective."""
     n = len(x)
     if n == 0:
         return {"loss": None, "accuracy": None, "count": 0}
+    loss_sum = LOSS_SUMS.get(network.loss_name, _no_loss)
     right, loss = 0, 0.0
     for start in range(0, n, batch):
         rows = slice(start, start + batch)
-        y = network.forward(Dataset.batch(x, rows))
+        loss_input, y = _loss_input_and_outputs(network, Dataset.batch(x, rows))
         right += correct(y, t[rows])
-        loss += batch_loss_sum(y, t[rows], network.loss_name)
+        loss += loss_sum(loss_input, t[rows])
     return {"loss": loss / n, "accuracy": right / n, "count": n}

@@ -139,10 +139,15 @@ class Network:
                     for layer in self.layers if layer.op in DECAYED_OPS)
         return 0.5 * self.weight_decay * total
 
+    def loss_input(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        """What the loss reads for x: the softmax's input under cross_entropy
+        (the loss fuses the softmax), the network's outputs otherwise."""
+        x = self._prepare(x)
+        return self._forward(x, len(self._head()), train, self._lanes(len(x)))
+
     def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
         """Batch-mean loss plus 0.5 * weight_decay * sum(W**2)."""
-        x = self._prepare(x)
-        out = self._forward(x, len(self._head()), train, self._lanes(len(x)))
+        out = self.loss_input(x, train)  # first: it explains a network without a loss
         value, _ = LOSSES[self.loss_name](out, t)
         return value + self._decay_term()
 

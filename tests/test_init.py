@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from netc.compiler import lower, schema
 from netc.runtime.init import INITIALISERS, initialise, sample_weights
 from netc.runtime.layers import build_layer
 
@@ -27,8 +28,13 @@ def test_initialiser_statistics(spec, shape, n_in, n_out):
         assert np.abs(W).max() <= math.sqrt(6 / (n_in + n_out))
 
 
-def test_table_and_unknown_type():
-    assert set(INITIALISERS) == {"std", "xavier", "xavier_uniform", "he"}
+def test_runtime_implements_exactly_the_schemas_initialisers():
+    assert set(INITIALISERS) == set(lower.INITIALISERS)
+    plan_enum = schema.load("plan.schema.json")["$defs"]["init"]["properties"]["type"]["enum"]
+    assert set(plan_enum) == set(INITIALISERS)
+
+
+def test_unknown_type():
     with pytest.raises(ValueError, match="known: he, std"):
         sample_weights({"type": "orthogonal"}, (3, 3), np.random.default_rng(0))
 

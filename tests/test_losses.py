@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from netc.runtime.losses import LOSSES, mean_squared_error, softmax_cross_entropy
+from netc.runtime.losses import (LOSS_SUMS, LOSSES, cross_entropy_sum, mean_squared_error, softmax_cross_entropy,
+                                 squared_error_sum)
 
 
 def book_cross_entropy(logits, t_onehot):
@@ -57,6 +58,18 @@ def test_mse_rejects_mismatched_targets():
 
 def test_losses_table():
     assert LOSSES == {"cross_entropy": softmax_cross_entropy, "mse": mean_squared_error}
+    assert LOSS_SUMS == {"cross_entropy": cross_entropy_sum, "mse": squared_error_sum}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_summed_losses_are_the_batch_means_times_n(dtype):
+    rng = np.random.default_rng(3)
+    logits = (rng.standard_normal((9, 4)) * 40).astype(dtype)  # some probabilities underflow
+    labels = rng.integers(0, 4, 9)
+    for t in (labels, np.eye(4)[labels]):
+        assert cross_entropy_sum(logits, t) / 9 == softmax_cross_entropy(logits, t)[0]
+    y, t = logits[:, :1], rng.standard_normal((9, 1))
+    assert squared_error_sum(y, t) / 9 == mean_squared_error(y, t)[0]
 
 
 def test_cross_entropy_gradient_has_no_subnormals():

@@ -1,13 +1,13 @@
 """netc check / compile / fmt: the compiler's verbs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 import netc
 from netc.api import format_file
 from netc.errors import NetcError
+
+from .options import FILE
 
 
 def _shape(shape) -> str:
@@ -45,7 +45,7 @@ def summary_table(plan) -> str:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=FILE)
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 def check(files, quiet):
     """Compile FILES and print each network's shapes, parameters and FLOPs."""
@@ -66,9 +66,8 @@ def check(files, quiet):
 
 
 @click.command("compile")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the plan JSON here instead of stdout.")
+@click.argument("file", type=FILE)
+@click.option("-o", "--output", type=FILE, help="Write the plan JSON here instead of stdout.")
 def compile_(file, output):
     """Compile FILE to its execution plan (JSON)."""
     text = netc.load(file).to_json()
@@ -79,7 +78,7 @@ def compile_(file, output):
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=FILE)
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 if any file would change; write nothing.")
 @click.option("--write", is_flag=True, help="Rewrite the files in place.")
 def fmt(files, check_only, write):

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
+
+from .options import EXISTING_FOLDER, data_dir_option, json_option
 
 
 @click.group()
@@ -22,9 +23,9 @@ def list_():
 
 @data.command()
 @click.argument("name")
-@click.option("--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.option("--from", "source", type=EXISTING_FOLDER,
               help="Copy and verify the files from this folder instead of downloading.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Where to put them (default: the cache).")
+@data_dir_option("Where to put them (default: the cache).")
 def fetch(name, source, data_dir):
     """Fetch data set NAME into the cache (or --data-dir), verifying checksums."""
     from netc.runtime.data import fetch as fetch_dataset
@@ -34,8 +35,8 @@ def fetch(name, source, data_dir):
 
 @data.command()
 @click.argument("name")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
+@data_dir_option("Folder to look in first (else $NETC_DATA, the cache); nothing is downloaded.")
+@json_option()
 def info(name, data_dir, as_json):
     """Where data set NAME is, its sizes and whether its files verify."""
     from netc.runtime.data import info as dataset_info

@@ -3,20 +3,14 @@ experiments, each a few lines over netc.experiments."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-FILE = click.Path(dir_okay=False, path_type=Path)
-FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
-data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                               help="Folder holding the data set files (else $NETC_DATA, the cache, a download).")
-out_png_option = click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
-                              help="The PNG to write (default: inside the folder).")
-set_option = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                          help="Override a spec value, e.g. optimizer.lr=0.01 or init=std:0.01 (repeatable).")
-vary_option = click.option("--vary", "varies", multiple=True, metavar="KEY=V1,V2,...",
-                           help="One variant per value, e.g. optimizer.type=sgd,adam or init=std:0.01,xavier,he.")
+from .options import (EXISTING_FOLDER, FILE, data_dir_option, epochs_option, json_option, out_folder_option,
+                      png_option, set_option, vary_option, weights_option)
+
+# compare and activations take a whole directive in short form too (netc.experiments.variants).
+SHORT_FORM_SET_HELP = "Override a spec value, e.g. optimizer.lr=0.01 or init=std:0.01 (repeatable)."
 
 
 def _plot_if_possible(draw, what: str):
@@ -31,13 +25,12 @@ def _plot_if_possible(draw, what: str):
 @click.command()
 @click.argument("file", type=FILE)
 @click.option("--trials", type=click.IntRange(min=1), help="Number of trials (default: the search line's).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per trial (default: the search line's).")
+@epochs_option("Epochs per trial (default: the search line's).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Trials run at once, each in its own process.")
 @click.option("--seed", type=int, help="Draws the trials' values (default: the spec's seed).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Search folder; an existing one resumes (default runs/NAME-search-DATE-TIME).")
-@data_dir_option
+@out_folder_option("Search folder; an existing one resumes (default runs/NAME-search-DATE-TIME).")
+@data_dir_option()
 def search(file, trials, epochs, jobs, seed, out, data_dir):
     """Random search over FILE's `search` ranges, scored on validation data."""
     import netc
@@ -61,18 +54,17 @@ def search(file, trials, epochs, jobs, seed, out, data_dir):
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=FILE)
 @vary_option
-@set_option
-@click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs for every variant.")
+@set_option(SHORT_FORM_SET_HELP)
+@epochs_option("Override train.epochs for every variant.")
 @click.option("--seed", type=int, help="The one seed every variant uses (default: the first file's).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the runs (default runs/compare-NAME-DATE-TIME).")
-@data_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print the variants' summaries as one JSON line.")
-def compare(files, varies, sets, epochs, seed, out, data_dir, as_json):
+@out_folder_option("Folder for the runs (default runs/compare-NAME-DATE-TIME).")
+@data_dir_option()
+@json_option("Print the variants' summaries as one JSON line.")
+def compare(files, varies, overrides, epochs, seed, out, data_dir, as_json):
     """Train FILES x --vary values with the same data and seed; table and curves."""
     from netc.experiments import compare as comparing
     from netc.experiments import plots
-    result = comparing.compare(files, varies, sets=sets, epochs=epochs, seed=seed, out=out,
+    result = comparing.compare(files, varies, sets=overrides, epochs=epochs, seed=seed, out=out,
                                data_dir=data_dir, echo=click.echo)
     click.echo(comparing.table(result["variants"]))
     click.echo(comparing.text_figures(result["variants"]))
@@ -83,8 +75,8 @@ def compare(files, varies, sets, epochs, seed, out, data_dir, as_json):
 
 
 @click.command()
-@click.argument("folder", type=FOLDER)
-@out_png_option
+@click.argument("folder", type=EXISTING_FOLDER)
+@png_option
 @click.option("--text", is_flag=True, help="Print plain-text curves instead of writing a PNG.")
 def plot(folder, out, text):
     """Figure of a run, compare or search FOLDER (curves, curves together, search scatter)."""
@@ -110,24 +102,23 @@ def plot(folder, out, text):
 
 @click.command()
 @click.argument("file", type=FILE)
-@click.option("--weights", "-w", type=click.Path(exists=True, path_type=Path),
-              help="Trained weights (checkpoint or run folder); default: the initial draw.")
+@weights_option(help="Trained weights (checkpoint or run folder); default: the initial draw.")
 @vary_option
-@set_option
+@set_option(SHORT_FORM_SET_HELP)
 @click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True, help="Batch size.")
-@out_png_option
-@data_dir_option
-def activations(file, weights, varies, sets, samples, out, data_dir):
+@png_option
+@data_dir_option()
+def activations(file, weights, varies, overrides, samples, out, data_dir):
     """Histograms of each hidden layer's activations on a batch (one row per --vary value)."""
     from netc.experiments import activations as acts
-    rows = acts.collect(file, varies, sets, weights=weights, samples=samples, data_dir=data_dir)
+    rows = acts.collect(file, varies, overrides, weights=weights, samples=samples, data_dir=data_dir)
     click.echo(acts.summary(rows))
     click.echo(acts.plot(rows, out or file.with_name(f"{file.stem}-activations.png")))
 
 
 @click.command()
-@click.argument("run_dir", type=FOLDER)
-@out_png_option
+@click.argument("run_dir", type=EXISTING_FOLDER)
+@png_option
 @click.option("--channel", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which input channel of the filters to draw.")
 def filters(run_dir, out, channel):

@@ -6,28 +6,19 @@ from pathlib import Path
 
 import click
 
-FILE = click.Path(dir_okay=False, path_type=Path)
-data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                               help="Folder holding the data set files (else $NETC_DATA, the cache, a download).")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
-
-
-def _weights_option(required=False):
-    return click.option("--weights", "-w", type=click.Path(exists=True, path_type=Path), required=required,
-                        help="A netc checkpoint, a run folder, or a seed-style W1/b1 .npz file.")
+from .options import (EXISTING_FOLDER, FILE, data_dir_option, epochs_option, json_option, out_folder_option,
+                      set_option, weights_option)
 
 
 @click.command()
 @click.argument("file", type=FILE, required=False)
-@click.option("--epochs", type=click.IntRange(min=1), help="Override train.epochs.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a spec value by dotted path, e.g. optimizer.lr=0.01 (repeatable).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default runs/NAME-DATE-TIME).")
-@_weights_option()
-@click.option("--resume", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Continue the run in this folder from its last checkpoint.")
-@data_dir_option
-@json_option
+@epochs_option()
+@set_option()
+@out_folder_option("Run folder (default runs/NAME-DATE-TIME).")
+@weights_option()
+@click.option("--resume", type=EXISTING_FOLDER, help="Continue the run in this folder from its last checkpoint.")
+@data_dir_option()
+@json_option()
 @click.option("-q", "--quiet", is_flag=True, help="No per-epoch lines or progress bar.")
 def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quiet):
     """Train FILE (or --resume RUN_DIR) and save the run folder."""
@@ -49,9 +40,9 @@ def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quie
 
 @click.command("eval")
 @click.argument("file", type=FILE)
-@_weights_option(required=True)
-@data_dir_option
-@json_option
+@weights_option(required=True)
+@data_dir_option()
+@json_option()
 def eval_(file, weights, data_dir, as_json):
     """Loss and accuracy of FILE's network with --weights on the whole test set."""
     from netc.training import evaluate_file
@@ -73,8 +64,8 @@ def _parse_input(text: str) -> list[float]:
 @click.argument("file", type=FILE)
 @click.option("--input", "-i", "inputs", multiple=True, required=True,
               help="One sample's values, comma separated (repeatable).")
-@_weights_option()
-@json_option
+@weights_option()
+@json_option()
 def run(file, inputs, weights, as_json):
     """One forward pass of FILE's network on --input values."""
     from netc.inference import run_values
@@ -89,9 +80,9 @@ def run(file, inputs, weights, as_json):
 
 @click.command()
 @click.argument("file", type=FILE)
-@_weights_option(required=True)
+@weights_option(required=True)
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@json_option
+@json_option("Print one JSON list, an object per image.")
 def predict(file, weights, images, as_json):
     """Class and probabilities for IMAGES (.npy arrays or PNG/PGM pictures)."""
     from netc.inference import predict_files
@@ -108,7 +99,7 @@ def predict(file, weights, images, as_json):
 @click.argument("file", type=FILE)
 @click.option("--tol", type=float, default=1e-4, show_default=True, help="Largest relative error that passes.")
 @click.option("--batch", type=click.IntRange(min=1), default=3, show_default=True, help="Samples in the check batch.")
-@json_option
+@json_option()
 def gradcheck(file, tol, batch, as_json):
     """Compare backprop with central differences (float64) for every parameter."""
     from netc.inference import check_gradients

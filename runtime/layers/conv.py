@@ -30,8 +30,8 @@ class Conv(Layer):
     rebuilt in backward, which costs less than streaming a batch-sized column
     matrix through memory 3 times). winograd (3x3, stride 1, pad <= 2; see
     runtime/winograd.py): chunks of `chunk` images; the forward keeps each
-    chunk's input tiles for the weight gradient, and the input gradient is
-    itself a Winograd conv.
+    chunk's input tiles for the weight gradient, and the input gradient goes
+    back through the same transforms from the weight gradient's dM.
     """
 
     op = "conv"
