@@ -1,5 +1,7 @@
 """`--set KEY=VALUE`: dotted paths into the spec document (`train.epochs=1`,
-`optimizer.lr=0.01`, `layers.3.units=50`), applied to a copy of it."""
+`optimizer.lr=0.01`, `layers.3.units=50`), applied to a copy of it. A whole
+directive may be written in short form: `init=std:0.01`, `init=he`,
+`optimizer=adam:0.001`."""
 from __future__ import annotations
 
 import copy
@@ -17,6 +19,28 @@ def parse_value(text: str):
         return text
 
 
+# A directive written as TYPE or TYPE:NUMBER; the number fills this option.
+DIRECTIVE_MAIN_OPTION = {"init": "std", "optimizer": "lr"}
+
+
+def directive_value(key: str, text: str):
+    """The document value for `key` written as `text` on the command line."""
+    value = parse_value(text)
+    if key not in DIRECTIVE_MAIN_OPTION or isinstance(value, dict):
+        return value
+    kind, sep, number = text.partition(":")
+    if key == "init" and not sep and isinstance(value, (int, float)):
+        kind, number, sep = "std", kind, ":"        # init=0.01 means std=0.01, as in a .net file
+    value = {"type": kind}
+    if sep:
+        parsed = parse_value(number)
+        if not isinstance(parsed, (int, float)) or isinstance(parsed, bool):
+            raise NetcSpecError(f"{key}={text!r}: expected TYPE or TYPE:NUMBER, e.g. "
+                                f"{'std:0.01' if key == 'init' else 'adam:0.001'}")
+        value[DIRECTIVE_MAIN_OPTION[key]] = parsed
+    return value
+
+
 def apply_overrides(document: dict, assignments) -> dict:
     """A copy of `document` with each "a.b.c=value" assigned."""
     document = copy.deepcopy(document)
@@ -31,7 +55,7 @@ def apply_overrides(document: dict, assignments) -> dict:
         node = document
         for depth, part in enumerate(path[:-1]):
             node = _child(node, part, path[:depth + 1], assignment)
-        _assign(node, path[-1], parse_value(raw), assignment)
+        _assign(node, path[-1], directive_value(key, raw), assignment)
     return document
 
 

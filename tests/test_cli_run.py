@@ -60,6 +60,17 @@ def test_train_json_is_the_last_line_and_eval_repeats_it(tmp_path, tiny_npz):
     assert evaluated["accuracy"] == summary["test_acc"]
 
 
+def test_train_set_takes_short_directive_forms(tmp_path, tiny_npz):
+    spec = tmp_path / "tiny.net"
+    spec.write_text(tiny_spec(tiny_npz))
+    result = netc_("train", spec, "--out", tmp_path / "run", "--epochs", "1", "-q",
+                   "--set", "init=std:0.05", "--set", "optimizer=adam:0.002")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "spec.json").read_text())
+    assert saved["init"] == {"type": "std", "std": 0.05}
+    assert saved["optimizer"]["type"] == "adam" and saved["optimizer"]["lr"] == 0.002
+
+
 def test_predict_names_a_class_per_file(tmp_path, tiny_npz):
     spec = tmp_path / "tiny.net"
     spec.write_text(tiny_spec(tiny_npz))

@@ -13,7 +13,8 @@ import netc
 from helpers import MODELS, blobs, tiny_spec
 from netc.cli import cli
 from netc.errors import NetcError
-from netc.experiments import activations, compare, curves, filters, plots, search, space, variants
+from netc.overrides import directive_value
+from netc.experiments import activations, compare, curves, filters, plots, search, space
 
 SPACE = {"lr": {"call": "log", "args": [1e-3, 1.0]},
          "weight_decay": {"call": "log", "args": [1e-8, 1e-4]},
@@ -162,7 +163,7 @@ def test_a_diverging_trial_is_a_result_not_a_crash(mlp_file, tmp_path):
     ("train.batch", "50", 50),
 ])
 def test_command_line_values(key, text, value):
-    assert variants.directive_value(key, text) == value
+    assert directive_value(key, text) == value
 
 
 def test_compare_trains_every_variant_with_one_seed(tmp_path, tiny_npz):

@@ -10,9 +10,6 @@ from .options import (EXISTING_FOLDER, FILE, data_dir_option, epochs_option, jso
                       png_option, set_option, vary_option, weights_option)
 
 # compare and activations take a whole directive in short form too (netc.experiments.variants).
-SHORT_FORM_SET_HELP = "Override a spec value, e.g. optimizer.lr=0.01 or init=std:0.01 (repeatable)."
-
-
 def _plot_if_possible(draw, what: str):
     """Draw a figure when matplotlib is there; otherwise say how to get it."""
     from netc.experiments.plots import have_matplotlib
@@ -54,7 +51,7 @@ def search(file, trials, epochs, jobs, seed, out, data_dir):
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=FILE)
 @vary_option
-@set_option(SHORT_FORM_SET_HELP)
+@set_option()
 @epochs_option("Override train.epochs for every variant.")
 @click.option("--seed", type=int, help="The one seed every variant uses (default: the first file's).")
 @out_folder_option("Folder for the runs (default runs/compare-NAME-DATE-TIME).")
@@ -104,7 +101,7 @@ def plot(folder, out, text):
 @click.argument("file", type=FILE)
 @weights_option(help="Trained weights (checkpoint or run folder); default: the initial draw.")
 @vary_option
-@set_option(SHORT_FORM_SET_HELP)
+@set_option()
 @click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True, help="Batch size.")
 @png_option
 @data_dir_option()

@@ -34,7 +34,8 @@ def out_folder_option(help):
     return click.option("--out", type=FOLDER, help=help)
 
 
-def set_option(help="Override a spec value by dotted path, e.g. optimizer.lr=0.01 (repeatable)."):
+def set_option(help="Override a spec value by dotted path, e.g. optimizer.lr=0.01, or a "
+                     "directive in short, e.g. init=std:0.01 (repeatable)."):
     return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=help)
 
 

@@ -1,38 +1,12 @@
-"""Command-line values -> spec-document assignments: `--vary KEY=V1,V2` and
-`--set KEY=VALUE` where a whole directive may be written in short form
-(`init=std:0.01`, `init=he`, `optimizer=adam:0.001`)."""
+"""`--vary KEY=V1,V2,...`: one variant per value (or per combination of
+several --vary options), each a list of `--set`-style assignments (short
+forms included, see netc/overrides.py)."""
 from __future__ import annotations
 
 import itertools
-import json
 
 from netc.errors import NetcSpecError
-from netc.overrides import apply_overrides, parse_value
-
-# A directive written as TYPE or TYPE:NUMBER; the number fills this option.
-DIRECTIVE_MAIN_OPTION = {"init": "std", "optimizer": "lr"}
-
-
-def directive_value(key: str, text: str):
-    """The document value for `key` written as `text` on the command line."""
-    if key not in DIRECTIVE_MAIN_OPTION:
-        return parse_value(text)
-    kind, sep, number = text.partition(":")
-    if key == "init" and not sep and isinstance(parse_value(kind), (int, float)):
-        kind, number, sep = "std", kind, ":"        # init=0.01 means std=0.01, as in a .net file
-    value = {"type": kind}
-    if sep:
-        parsed = parse_value(number)
-        if not isinstance(parsed, (int, float)) or isinstance(parsed, bool):
-            raise NetcSpecError(f"{key}={text!r}: expected TYPE or TYPE:NUMBER, e.g. "
-                                f"{'std:0.01' if key == 'init' else 'adam:0.001'}")
-        value[DIRECTIVE_MAIN_OPTION[key]] = parsed
-    return value
-
-
-def assignment(key: str, text: str) -> str:
-    """`key=text` as an apply_overrides string (values JSON-encoded)."""
-    return f"{key}={json.dumps(directive_value(key, text))}"
+from netc.overrides import apply_overrides
 
 
 def parse_vary(option: str) -> tuple[str, list[str]]:
@@ -54,11 +28,10 @@ def expand(varies: list[str]) -> list[tuple[str, list[str]]]:
     for values in itertools.product(*(texts for _, texts in parsed)):
         keys = [key for key, _ in parsed]
         label = ",".join(values) if len(parsed) == 1 else ",".join(f"{k}={v}" for k, v in zip(keys, values))
-        combos.append((label, [assignment(k, v) for k, v in zip(keys, values)]))
+        combos.append((label, [f"{k}={v}" for k, v in zip(keys, values)]))
     return combos
 
 
 def apply(document: dict, sets=(), assignments=()) -> dict:
-    """A copy of `document` with `--set` texts and ready assignments applied."""
-    ready = [assignment(*s.split("=", 1)) if "=" in s else s for s in sets]
-    return apply_overrides(document, ready + list(assignments))
+    """A copy of `document` with `--set` texts and then the variant's assignments applied."""
+    return apply_overrides(document, list(sets) + list(assignments))
