@@ -52,6 +52,9 @@ class Conv(Layer):
         self._tiles = None  # winograd: each chunk's input tiles, kept for backward
         self._U = None  # winograd: the transformed weights of that forward
         self._scratch = Scratch()
+        # The pad-2 input gradient runs winograd.conv, whose work arrays have other
+        # shapes than the forward's: its own set keeps both from reallocating.
+        self._grad_scratch = Scratch()
 
     def _spans(self, N):
         return [(lo, min(lo + self.chunk, N)) for lo in range(0, N, self.chunk)]
@@ -159,6 +162,6 @@ class Conv(Layer):
             return None
         if not reuse_dM:
             U = winograd.weight_transform(winograd.flipped(self.params["W"]))
-            winograd.conv(dout, U, 2 - self.PH, 2 - self.PW, dx, self.chunk, self._scratch)
+            winograd.conv(dout, U, 2 - self.PH, 2 - self.PW, dx, self.chunk, self._grad_scratch)
         return dx.transpose(2, 3, 0, 1)
 
