@@ -77,7 +77,6 @@ POOL_FUSABLE = ("relu",)
 def fuse_steps(steps: list[dict]) -> None:
     """Mark activation -> maxpool pairs whose activation the pool can run (after choose_kernel)."""
     for step, pool in zip(steps, steps[1:]):
-        if (step["op"] in POOL_FUSABLE and pool["op"] == "maxpool" and pool["kernel"] == "reshape"
-                and step["input_grad"] == pool["input_grad"]):
+        if step["op"] in POOL_FUSABLE and pool["op"] == "maxpool" and pool["kernel"] == "reshape":
             step["kernel"] = "fused"
             pool["activation"] = step["op"]

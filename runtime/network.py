@@ -11,10 +11,10 @@ import numpy as np
 from netc.errors import NetcRuntimeError
 
 from . import lanes
-from .memory import keep_freed_memory
 from .init import initialise
 from .layers import build_layer
 from .losses import LOSSES
+from .memory import keep_freed_memory
 
 DECAYED_OPS = ("conv", "affine")  # weight decay applies to these layers' W only
 

@@ -1,8 +1,8 @@
-"""im2col / col2im against naive loops."""
+"""im2col / col2im (CHWN, row chunks) against naive loops."""
 import numpy as np
 import pytest
 
-from netc.runtime.im2col import col2im, col2im_rows_add, im2col, im2col_rows, pad_chwn
+from netc.runtime.im2col import col2im_rows_add, im2col_rows, pad_chwn
 
 CASES = [  # (N, C, H, W, KH, KW, SH, SW, PH, PW)
     (1, 1, 4, 4, 2, 2, 1, 1, 0, 0),
@@ -13,9 +13,9 @@ CASES = [  # (N, C, H, W, KH, KW, SH, SW, PH, PW)
 ]
 
 
-def naive_im2col(x, KH, KW, SH, SW, PH, PW, pad_value=0.0):
+def naive_im2col(x, KH, KW, SH, SW, PH, PW):
     N, C, H, W = x.shape
-    xp = np.full((N, C, H + 2 * PH, W + 2 * PW), pad_value, x.dtype)
+    xp = np.zeros((N, C, H + 2 * PH, W + 2 * PW), x.dtype)
     xp[:, :, PH:PH + H, PW:PW + W] = x
     OH, OW = (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
     cols = np.empty((C * KH * KW, N * OH * OW), x.dtype)
@@ -37,48 +37,6 @@ def naive_col2im(cols, x_shape, KH, KW, SH, SW, PH, PW):
                 patch = cols[:, (n * OH + i) * OW + j].reshape(C, KH, KW)
                 dxp[n, :, i * SH:i * SH + KH, j * SW:j * SW + KW] += patch
     return dxp[:, :, PH:PH + H, PW:PW + W]
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_im2col_matches_loops(case):
-    N, C, H, W, *k = case
-    x = np.random.default_rng(0).standard_normal((N, C, H, W)).astype(np.float32)
-    np.testing.assert_array_equal(im2col(x, *k), naive_im2col(x, *k))
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_im2col_pad_value_and_strided_input(case):
-    N, C, H, W, *k = case
-    # a channel-major array seen as NCHW, as conv outputs are
-    x = np.random.default_rng(1).standard_normal((C, N, H, W)).transpose(1, 0, 2, 3)
-    np.testing.assert_array_equal(im2col(x, *k, pad_value=-np.inf),
-                                  naive_im2col(x, *k, pad_value=-np.inf))
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_col2im_matches_loops_and_is_adjoint(case):
-    N, C, H, W, *k = case
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((N, C, H, W))
-    cols = rng.standard_normal(im2col(x, *k).shape)
-    dx = col2im(cols, x.shape, *k)
-    np.testing.assert_allclose(dx, naive_col2im(cols, x.shape, *k), atol=1e-12)
-    # <im2col(x), cols> == <x, col2im(cols)>: col2im is im2col's transpose
-    assert np.isclose(np.vdot(im2col(x, *k), cols), np.vdot(x, dx))
-
-
-def test_im2col_reuses_out_buffer_and_rejects_bad_one():
-    x = np.ones((2, 1, 4, 4), np.float32)
-    out = np.empty((4, 18), np.float32)
-    assert im2col(x, 2, 2, 1, 1, 0, 0, out=out) is out
-    with pytest.raises(ValueError, match="out buffer"):
-        im2col(x, 2, 2, 1, 1, 0, 0, out=np.empty((4, 17), np.float32))
-
-
-def test_im2col_keeps_float32():
-    x = np.ones((1, 2, 5, 5), np.float32)
-    assert im2col(x, 3, 3, 1, 1, 1, 1).dtype == np.float32
-    assert col2im(im2col(x, 3, 3, 1, 1, 1, 1), x.shape, 3, 3, 1, 1, 1, 1).dtype == np.float32
 
 
 def chwn_padded(x, PH, PW):
@@ -115,3 +73,16 @@ def test_row_col2im_is_the_adjoint_of_row_im2col(case):
         total += np.vdot(im2col_rows(xp, KH, KW, SH, SW, OH, OW, rows, np.empty_like(cols)), cols)
         col2im_rows_add(cols, dxp, KH, KW, SH, SW, OW, rows)
     assert np.isclose(total, np.vdot(xp, dxp))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_row_col2im_matches_loops(case):
+    N, C, H, W, KH, KW, SH, SW, PH, PW = case
+    OH, OW = (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
+    cols = np.random.default_rng(5).standard_normal((C * KH * KW, OH * OW * N))
+    dxp = np.zeros((C, H + 2 * PH, W + 2 * PW, N))
+    col2im_rows_add(cols, dxp, KH, KW, SH, SW, OW, (0, OH))
+    in_loop_order = cols.reshape(-1, OH, OW, N).transpose(0, 3, 1, 2).reshape(C * KH * KW, -1)
+    np.testing.assert_allclose(dxp[:, PH:PH + H, PW:PW + W].transpose(3, 0, 1, 2),
+                               naive_col2im(in_loop_order, (N, C, H, W), KH, KW, SH, SW, PH, PW),
+                               atol=1e-12)

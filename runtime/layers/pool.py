@@ -8,7 +8,7 @@ import numpy as np
 
 from netc.compiler.kernels import pool_tiles
 
-from ..im2col import col2im, im2col
+from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
 from .base import Layer, LayerError
 
 
@@ -47,22 +47,25 @@ class _Pool(Layer):
             return self._tiles_forward(x, train)
         N, C, H, W = x.shape
         _, OH, OW = self.output_shape
-        cols = im2col(x, self.KH, self.KW, self.SH, self.SW, self.PH, self.PW,
-                      pad_value=self.pad_value,
-                      out=self.buffer((C * self.KH * self.KW, N * OH * OW)))
+        xp = np.full((C, H + 2 * self.PH, W + 2 * self.PW, N), self.pad_value, self.dtype)
+        pad_chwn(x, self.PH, self.PW, xp)
+        cols = im2col_rows(xp, self.KH, self.KW, self.SH, self.SW, OH, OW, (0, OH),
+                           out=self.buffer((C * self.KH * self.KW, OH * OW * N)))
         y = self._cols_forward(cols.reshape(C, self.KH * self.KW, -1), train)
-        return y.reshape(C, N, OH, OW).transpose(1, 0, 2, 3)
+        return y.reshape(C, OH, OW, N).transpose(3, 0, 1, 2)  # CHWN memory, NCHW view
 
     def backward(self, dout):
         if not self.input_grad:
             return None
         if self.kernel == "reshape":
             return self._tiles_backward(dout)
-        C = self._x_shape[1]
-        d = dout.transpose(1, 0, 2, 3).reshape(C, 1, -1)
-        dcols = self._cols_backward(d)  # (C, KH*KW, N*OH*OW); col2im splits it as a view
-        return col2im(dcols, self._x_shape, self.KH, self.KW, self.SH, self.SW,
-                      self.PH, self.PW)
+        N, C, H, W = self._x_shape
+        _, OH, OW = self.output_shape
+        d = dout.transpose(1, 2, 3, 0).reshape(C, 1, -1)  # (C, 1, OH*OW*N)
+        dcols = self._cols_backward(d)  # (C, KH*KW, OH*OW*N), possibly a broadcast view
+        dxp = np.zeros((C, H + 2 * self.PH, W + 2 * self.PW, N), self.dtype)
+        col2im_rows_add(dcols, dxp, self.KH, self.KW, self.SH, self.SW, OW, (0, OH))
+        return dxp[:, self.PH:self.PH + H, self.PW:self.PW + W].transpose(3, 0, 1, 2)
 
     def _need_saved(self):
         if self._saved is None:
