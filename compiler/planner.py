@@ -39,9 +39,8 @@ def _settings(document: dict) -> dict:
     optimizer = dict(document.get("optimizer") or {"type": DEFAULT_OPTIMIZER})
     optimizer = {"type": optimizer["type"], **schema.defaults("optimizer", optimizer["type"]), **optimizer}
     data = document.get("data")
-    if data is not None:
-        data = {"name": data["name"], "validation": 0, "limit": None, "path": None,
-                **schema.defaults("data"), **data}
+    if data is not None:  # every option present: the schema's default, else None (limit, path)
+        data = {**dict.fromkeys(schema.options("data")), **schema.defaults("data"), **data}
     weight_decay, seed = document.get("weight_decay"), document.get("seed")
     return {
         "data": data,

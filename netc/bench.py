@@ -95,7 +95,7 @@ def run(plan: dict, batch: int = 100, iters: int = 20, rounds: int = 5, warmup: 
     with thread_limit(threads), np.errstate(over="ignore", invalid="ignore"):
         train = _rounds(runner.train, runner.batches, iters, rounds, warmup)
         infer = _rounds(runner.infer, runner.batches, iters, rounds, warmup)
-        lane_count = len(runner.network._lanes(batch))
+        lane_count = runner.network.lane_count(batch)
         blas = blas_info()
     flops = float(plan.get("total_flops") or 0)
     train_rate, infer_rate = statistics.median(train), statistics.median(infer)

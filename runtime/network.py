@@ -85,9 +85,13 @@ class Network:
             x = layer.forward(x, train)
         return x
 
+    def lane_count(self, rows: int) -> int:
+        """How many lanes (see lanes.py) a batch of `rows` runs in."""
+        return lanes.lane_count(rows, self._flops_per_row) if self._splittable else 1
+
     def _lanes(self, rows: int) -> list[list]:
         """One layer list per lane for a batch of `rows`; [self.layers] for no split."""
-        count = lanes.lane_count(rows, self._flops_per_row) if self._splittable else 1
+        count = self.lane_count(rows)
         while len(self._replicas) < count - 1:
             self._replicas.append(self._replica())
         return [self.layers] + self._replicas[:count - 1]

@@ -115,7 +115,7 @@ def test_lanes_give_the_single_lane_gradients(monkeypatch, count):
         monkeypatch.setattr(lanes, "lane_count", lambda rows, flops: lane_count)
         monkeypatch.setattr(lanes, "_blas", lambda: None if lane_count == 1 else _NoLimit())
         net = Network(_lane_plan(), dtype=np.float64)
-        assert len(net._lanes(17)) == lane_count
+        assert net.lane_count(17) == lane_count
         value, grads = net._loss_and_grads(x, t)
         results.append((value, {k: g.copy() for k, g in grads.items()}, net.forward(x)))
     (v1, g1, y1), (v2, g2, y2) = results
@@ -136,4 +136,4 @@ def test_batchnorm_networks_never_split(monkeypatch):
     monkeypatch.setattr(lanes, "lane_count", lambda rows, flops: 2)
     plan = make_plan([4], [("affine", {"units": 3}), ("batchnorm", {}), ("affine", {"units": 2}),
                            ("softmax", {})])
-    assert len(Network(plan)._lanes(64)) == 1
+    assert Network(plan).lane_count(64) == 1
