@@ -2,9 +2,10 @@
 each step runs, so `netc check` shows it and the runtime just follows it."""
 from __future__ import annotations
 
-# A conv's im2col columns are built per chunk of images no larger than this,
-# so each chunk is multiplied while still in cache (and a large batch never
-# needs a batch-sized column matrix). 4 MiB measured best for deepconv here.
+# A conv's im2col columns are built per chunk of output rows no larger than
+# this (the plan states it in images' worth of columns), so each chunk is
+# multiplied while still in cache (and a large batch never needs a batch-sized
+# column matrix). 4 MiB measured best for deepconv here.
 CHUNK_BYTES = 4 << 20
 # Winograd chunks are sized by their transformed input tiles, 16 floats per
 # 2x2 output tile and channel; 2 MiB measured best for deepconv's convs.
