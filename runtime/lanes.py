@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextvars
 from concurrent.futures import ThreadPoolExecutor, wait
 
+import numpy  # noqa: F401 - loads the BLAS before _blas() scans for it (the scan is cached)
+
 MIN_LANE_ROWS = 8          # fewer rows per lane and thread hand-offs cost more than they save
 MIN_STEP_FLOPS = 20e6      # forward FLOPs per batch below which one lane is faster
 
