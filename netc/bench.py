@@ -18,6 +18,7 @@ import numpy as np
 
 from netc.errors import NetcError
 from netc.runtime import lanes
+from netc.runtime.losses import LOSSES
 from netc.runtime.network import Network
 from netc.runtime.optimizers import make_optimizer
 
@@ -120,6 +121,48 @@ def run(plan: dict, batch: int = 100, iters: int = 20, rounds: int = 5, warmup: 
     }
 
 
+def layer_times(plan: dict, batch: int = 100, iters: int = 10, warmup: int = 3,
+                threads: int | None = None, seed: int = 0) -> list[dict]:
+    """Median forward and backward milliseconds of each step in a training step
+    of one lane (the batch unsplit, so each layer's time is its own)."""
+    runner = Runner(plan, batch, seed)
+    network = runner.network
+    layers = network.loss_layers()
+    loss = LOSSES[network.loss_name]
+    samples = [([], []) for _ in layers]
+    with thread_limit(threads), np.errstate(over="ignore", invalid="ignore"):
+        for i in range(warmup + iters):
+            x, t = runner.batches[i % len(runner.batches)]
+            h = network.prepare(x)
+            for layer, (forward, _) in zip(layers, samples):
+                started = time.perf_counter()
+                h = layer.forward(h, True)
+                forward.append(time.perf_counter() - started)
+            _, dout = loss(h, t)
+            for layer, (_, backward) in zip(reversed(layers), reversed(samples)):
+                started = time.perf_counter()
+                dout = layer.backward(dout) if dout is not None else None
+                backward.append(time.perf_counter() - started)
+    return [{"index": layer.step["index"], "op": layer.op, "kernel": layer.step.get("kernel"),
+             "forward_ms": round(1e3 * statistics.median(forward[warmup:]), 3),
+             "backward_ms": round(1e3 * statistics.median(backward[warmup:]), 3)}
+            for layer, (forward, backward) in zip(layers, samples)]
+
+
+def format_layers(rows: list[dict], batch: int) -> str:
+    """The per-layer table of layer_times()."""
+    total = sum(r["forward_ms"] + r["backward_ms"] for r in rows) or 1.0
+    lines = [f"one lane of {batch} images, ms per training step:",
+             f"{'#':>4}  {'layer':<10} {'kernel':<9} {'forward':>8} {'backward':>9} {'share':>6}"]
+    for r in rows:
+        share = (r["forward_ms"] + r["backward_ms"]) / total
+        lines.append(f"{r['index']:>4}  {r['op']:<10} {r['kernel'] or '':<9} {r['forward_ms']:>8.3f} "
+                     f"{r['backward_ms']:>9.3f} {share:>6.1%}")
+    forward, backward = (sum(r[k] for r in rows) for k in ("forward_ms", "backward_ms"))
+    lines.append(f"{'':>4}  {'total':<10} {'':<9} {forward:>8.3f} {backward:>9.3f}")
+    return "\n".join(lines)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -139,4 +182,5 @@ def format_result(result: dict) -> str:
     ])
 
 
-__all__ = ["run", "format_result", "thread_limit", "blas_info", "peak_rss_mb", "lanes"]
+__all__ = ["run", "format_result", "layer_times", "format_layers", "thread_limit", "blas_info",
+           "peak_rss_mb", "lanes"]

@@ -71,7 +71,8 @@ class Network:
         """Non-trained state (batchnorm running statistics) by name."""
         return self._named("state")
 
-    def _prepare(self, x: np.ndarray) -> np.ndarray:
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        """A batch as the first layer takes it: the network's dtype, uint8 pixels scaled to [0, 1]."""
         x = np.asarray(x)
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"input of shape {x.shape} does not match "
@@ -121,7 +122,7 @@ class Network:
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """(N, *input_shape) -> (N, *output_shape), softmax included."""
-        x = self._prepare(x)
+        x = self.prepare(x)
         return self._forward(x, len(self.layers), train, self._lanes(len(x)))
 
     def predict(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
@@ -129,8 +130,8 @@ class Network:
         chunks = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(chunks) if chunks else np.empty((0, *self.plan["output_shape"]), self.dtype)
 
-    def _head(self):
-        """Layers that produce the loss input: softmax is fused into cross-entropy."""
+    def loss_layers(self) -> list:
+        """The layers that produce the loss input: softmax is fused into cross-entropy."""
         if self.loss_name is None:
             raise NetworkError(f"network {self.plan.get('name', '')!r} has no loss: "
                                "it can run but not be trained")
@@ -146,8 +147,8 @@ class Network:
     def loss_input(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """What the loss reads for x: the softmax's input under cross_entropy
         (the loss fuses the softmax), the network's outputs otherwise."""
-        x = self._prepare(x)
-        return self._forward(x, len(self._head()), train, self._lanes(len(x)))
+        x = self.prepare(x)
+        return self._forward(x, len(self.loss_layers()), train, self._lanes(len(x)))
 
     def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
         """Batch-mean loss plus 0.5 * weight_decay * sum(W**2)."""
@@ -166,8 +167,8 @@ class Network:
                 break
 
     def _loss_and_grads(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
-        stop = len(self._head())
-        x = self._prepare(x)
+        stop = len(self.loss_layers())
+        x = self.prepare(x)
         lane_layers = self._lanes(len(x))
         out = self._forward(x, stop, True, lane_layers)
         value, dout = LOSSES[self.loss_name](out, t)  # on the whole batch: one mean

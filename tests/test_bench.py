@@ -4,7 +4,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from netc.bench import format_result, run, synthetic_batches
+from netc.bench import format_layers, format_result, layer_times, run, synthetic_batches
 from netc.cli import cli
 
 from helpers import MODELS
@@ -57,3 +57,24 @@ def test_cli_rejects_a_network_without_loss(tmp_path):
     spec.write_text("network noloss\ninput 2\naffine 2\n")
     result = CliRunner().invoke(cli, ["bench", str(spec)])
     assert result.exit_code != 0
+
+
+def test_layer_times_cover_every_layer_the_loss_reads():
+    rows = layer_times(tiny_plan(), batch=4, iters=2, warmup=1)
+    assert [(r["index"], r["op"]) for r in rows] == [(0, "conv"), (1, "relu"), (2, "affine")]
+    assert all(r["forward_ms"] > 0 and r["backward_ms"] >= 0 for r in rows)
+    table = format_layers(rows, 4).splitlines()
+    assert table[0] == "one lane of 4 images, ms per training step:"
+    assert [line.split()[1] for line in table[2:5]] == ["conv", "relu", "affine"]
+    assert table[-1].split()[0] == "total"
+
+
+def test_cli_layers_table_and_json():
+    args = ["bench", str(MODELS / "simpleconv.net"), "--batch", "2", "--iters", "1", "--rounds", "1",
+            "--warmup", "0", "--layers"]
+    text = CliRunner().invoke(cli, args)
+    assert text.exit_code == 0, text.output
+    assert "fused" in text.output and "winograd" not in text.output  # simpleconv's relu runs in its pool
+    result = CliRunner().invoke(cli, args + ["--json"])
+    layers = json.loads(result.output)["layers"]
+    assert [r["op"] for r in layers] == ["conv", "relu", "maxpool", "affine", "relu", "affine"]

@@ -16,14 +16,23 @@ from .options import FILE, json_option
               help="Timed rounds; the median is reported.")
 @click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True, help="Untimed steps first.")
 @click.option("--threads", type=click.IntRange(min=1), help="BLAS threads (needs threadpoolctl); default: as set.")
+@click.option("--layers", "per_layer", is_flag=True,
+              help="Also time each layer's forward and backward in one lane (where the time goes).")
 @json_option()
-def bench(file, batch, iters, rounds, warmup, threads, as_json):
+def bench(file, batch, iters, rounds, warmup, threads, per_layer, as_json):
     """Images/s for training steps and inference on synthetic data, GFLOP/s, peak RSS."""
     import netc
-    from netc.bench import format_result, run
-    result = run(netc.load(file).data, batch=batch, iters=iters, rounds=rounds,
-                 warmup=warmup, threads=threads)
-    click.echo(json.dumps(result) if as_json else format_result(result))
+    from netc.bench import format_layers, format_result, layer_times, run
+    plan = netc.load(file).data
+    result = run(plan, batch=batch, iters=iters, rounds=rounds, warmup=warmup, threads=threads)
+    if per_layer:
+        result["layers"] = layer_times(plan, batch=batch, iters=iters, warmup=warmup, threads=threads)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(format_result(result))
+        if per_layer:
+            click.echo(format_layers(result["layers"], batch))
 
 
 COMMANDS = [bench]
