@@ -143,13 +143,12 @@ class Conv(Layer):
         rows = dy.reshape(-1, F)  # a copy only when dout is not HWNC
         # a matrix-vector product: ~10x faster than np.sum over three leading axes
         np.matmul(np.ones(len(rows), self.dtype), rows, out=self.grads["b"])
-        # dW through the transforms: dU[k] = V[k]^T dM[k], tiles of the forward reused;
-        # dx from the same dM, chunk by chunk
+        # dW through the transforms: dU[k] = V[k]^T dM[k], tiles of the forward reused.
+        # dx from the same dM, chunk by chunk, unless the output has more tiles than
+        # the input (pad 2): then a Winograd conv of dy is cheaper.
         dU = np.zeros((16, C, F), self.dtype)
         partial = np.empty_like(dU)
         dx = np.empty((H, W, N, C), self.dtype) if self.input_grad else None
-        # dx from the dM the weight gradient needs anyway, unless the output has
-        # more tiles than the input (pad 2): then a Winograd conv of dy is cheaper.
         reuse_dM = dx is not None and OH * OW <= H * W
         Ut = np.ascontiguousarray(self._U.transpose(0, 2, 1)) if reuse_dM else None
         for (lo, hi), V in zip(self._spans(N), self._tiles):
