@@ -54,9 +54,14 @@ def pool_tiles(input_shape, options: dict) -> bool:
             and H % KH == 0 and W % KW == 0)
 
 
-def choose_kernel(step: dict) -> str:
+KERNEL_SETS = ("auto", "reference")   # --kernels: the fastest that applies, or the book's
+
+
+def choose_kernel(step: dict, kernels: str = "auto") -> str:
     """The kernel name for a step; for conv it also records step["chunk"]."""
     op, o = step["op"], step["options"]
+    if kernels == "reference":
+        return "reference"
     if op in ("maxpool", "avgpool"):
         return "reshape" if pool_tiles(step["input_shape"], o) else "im2col"
     if op == "conv":
@@ -65,7 +70,7 @@ def choose_kernel(step: dict) -> str:
             return "winograd"
         step["chunk"] = conv_chunk(step)
         return "im2col"
-    return "direct"
+    return "reference"
 
 
 # Activations a reshape max pool applies to its own (4x smaller) output instead:

@@ -67,18 +67,18 @@ def parse_text(text, name: str = "network") -> Lowered:
     return lowered
 
 
-def compile_text(text, path: str | None = None) -> Plan:
+def compile_text(text, path: str | None = None, kernels: str = "auto") -> Plan:
     name = Path(path).stem if path else "network"
     try:
         text = check_text(text)
         lowered = lower_text(text, name)
         document = validate(lowered.document, lowered)
-        plan = build_plan(document, _locator(lowered, document))
+        plan = build_plan(document, _locator(lowered, document), kernels)
     except NetcError as error:
         raise error.located(path, text if isinstance(text, str) else None)
     return Plan(plan, document=document, source=path)
 
 
-def compile_document(document: dict) -> Plan:
+def compile_document(document: dict, kernels: str = "auto") -> Plan:
     validate(document)
-    return Plan(build_plan(document, _locator(None, document)), document=document)
+    return Plan(build_plan(document, _locator(None, document), kernels), document=document)

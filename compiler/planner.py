@@ -71,8 +71,9 @@ def _shape_text(shape) -> str:
 
 
 class Planner:
-    def __init__(self, document: dict, locate):
+    def __init__(self, document: dict, locate, kernels: str = "auto"):
         self.document, self.locate, self.errors = document, locate, []
+        self.kernels = kernels
 
     def error(self, cls, path, message, hint=None):
         line, column = self.locate(path)
@@ -163,8 +164,9 @@ class Planner:
         raise_if_any(self.errors)
         _mark_input_grads(steps)
         for step in steps:
-            step["kernel"] = choose_kernel(step)
-        fuse_steps(steps)
+            step["kernel"] = choose_kernel(step, self.kernels)
+        if self.kernels != "reference":
+            fuse_steps(steps)
         last = steps[-1]
         loss = OPS[last["op"]].loss
         return {
@@ -190,5 +192,5 @@ def _mark_input_grads(steps):
         upstream_params.append(wanted or step["params"] > 0)
 
 
-def build_plan(document: dict, locate=lambda path: (None, None)) -> dict:
-    return Planner(document, locate).plan()
+def build_plan(document: dict, locate=lambda path: (None, None), kernels: str = "auto") -> dict:
+    return Planner(document, locate, kernels).plan()

@@ -29,18 +29,19 @@ def parse(text: str) -> dict:
     return parse_text(text).document
 
 
-def compile(source) -> Plan:  # noqa: A001 - the verb users expect
-    """.net text or a spec document -> Plan (shapes, params, FLOPs, kernels)."""
+def compile(source, kernels: str = "auto") -> Plan:  # noqa: A001 - the verb users expect
+    """.net text or a spec document -> Plan (shapes, params, FLOPs, kernels).
+    kernels="reference" runs every step on its plain, book-level kernel."""
     if isinstance(source, Plan):
-        return source
+        return source if kernels == "auto" else compile(source.document, kernels)
     if isinstance(source, dict):
-        return compile_document(source)
-    return compile_text(source)
+        return compile_document(source, kernels)
+    return compile_text(source, kernels=kernels)
 
 
-def load(path) -> Plan:
+def load(path, kernels: str = "auto") -> Plan:
     """Compile a .net file; errors carry its path and line."""
-    return compile_text(read_source(path), str(path))
+    return compile_text(read_source(path), str(path), kernels)
 
 
 def format(source) -> str:  # noqa: A001

@@ -12,17 +12,17 @@ from netc.runtime.network import Network
 from netc.training import require_trainable, resolve_plan, weights_path
 
 
-def _network(source, weights=None, dtype=np.float32) -> tuple:
-    plan = resolve_plan(source)
+def _network(source, weights=None, dtype=np.float32, kernels="auto") -> tuple:
+    plan = resolve_plan(source, kernels=kernels)
     network = Network(plan.data, dtype=dtype)
     if weights:
         load_weights(weights_path(weights), network)
     return plan, network
 
 
-def run_values(source, samples: list[list[float]], weights=None) -> list[list[float]]:
+def run_values(source, samples: list[list[float]], weights=None, kernels="auto") -> list[list[float]]:
     """Forward pass of each sample (a flat list of numbers) in float64."""
-    plan, network = _network(source, weights, dtype=np.float64)
+    plan, network = _network(source, weights, dtype=np.float64, kernels=kernels)
     size = int(np.prod(plan.input_shape))
     for values in samples:
         if len(values) != size:
@@ -73,10 +73,10 @@ def predict_files(source, weights, files) -> list[dict]:
             for f, row in zip(files, y)]
 
 
-def check_gradients(source, batch: int = 3, seed: int = 0) -> dict[str, float]:
+def check_gradients(source, batch: int = 3, seed: int = 0, kernels="auto") -> dict[str, float]:
     """Worst relative error per parameter on a random batch (float64)."""
     from netc.runtime.gradcheck import gradient_check
-    plan = resolve_plan(source)
+    plan = resolve_plan(source, kernels=kernels)
     if plan.loss is None or not plan.data["trainable"]:
         require_trainable(plan)
     rng = np.random.default_rng(seed)

@@ -22,18 +22,18 @@ from netc.runtime.trainer import Interrupted, Position, Trainer
 CHECKPOINT = "checkpoint.npz"
 
 
-def resolve_plan(source, overrides=(), epochs=None) -> Plan:
-    """A .net path, text, document or Plan, with --set and --epochs applied."""
+def resolve_plan(source, overrides=(), epochs=None, kernels="auto") -> Plan:
+    """A .net path, text, document or Plan, with --set, --epochs and --kernels applied."""
     if isinstance(source, Plan):
-        plan = source
+        plan = netc.compile(source, kernels)
     elif isinstance(source, (str, Path)) and (isinstance(source, Path) or source.endswith(".net")):
-        plan = netc.load(source)
+        plan = netc.load(source, kernels)
     else:
-        plan = netc.compile(source)
+        plan = netc.compile(source, kernels)
     assignments = list(overrides) + ([f"train.epochs={epochs}"] if epochs is not None else [])
     if assignments:
         try:
-            overridden = netc.compile(apply_overrides(plan.document, assignments))
+            overridden = netc.compile(apply_overrides(plan.document, assignments), kernels)
         except NetcError as error:
             raise located(error, plan)
         overridden.source = plan.source
@@ -116,15 +116,15 @@ class RunFolder:
 
 
 def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, resume=None,
-          data_dir=None, quiet=True, stream=None) -> dict:
+          data_dir=None, quiet=True, stream=None, kernels="auto") -> dict:
     """Train and return the summary: epochs, train_loss, train_acc, val_acc,
     test_acc, seconds, images_per_s, run_dir."""
     started = time.perf_counter()
     if resume:
         folder = RunFolder(resume)
-        plan = resolve_plan(netc.compile(folder.spec()), overrides, epochs)
+        plan = resolve_plan(netc.compile(folder.spec()), overrides, epochs, kernels)
     else:
-        plan = resolve_plan(source, overrides, epochs)
+        plan = resolve_plan(source, overrides, epochs, kernels)
     require_trainable(plan)
     data = load_data(plan, data_dir)
     network = Network(plan.data)
@@ -173,10 +173,10 @@ class TrainingInterrupted(NetcError):
         self.run_dir = run_dir
 
 
-def evaluate_file(source, weights, data_dir=None) -> dict:
+def evaluate_file(source, weights, data_dir=None, kernels="auto") -> dict:
     """Loss and accuracy of saved weights on the whole test set."""
     from netc.runtime.metrics import evaluate
-    plan = resolve_plan(source)
+    plan = resolve_plan(source, kernels=kernels)
     if plan.data["data"] is None:
         raise located(NetcRuntimeError(f"network '{plan.name}' has no 'data' directive: nothing to evaluate on",
                                        hint="add e.g. 'data mnist'"), plan)

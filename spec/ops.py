@@ -49,7 +49,9 @@ class Op:
     decay: tuple = ()               # parameters weight decay applies to
     numbered: bool = False          # counts as a layer in the book's W1, b1, W2 ... names
     aliases: tuple = ()             # other words a user may type for it
-    kernels: tuple = ("direct",)    # the kernels the compiler may choose between
+    # The kernels the compiler may choose between; "reference" is the plain,
+    # book-level one every op has and every other kernel is tested against.
+    kernels: tuple = ("reference",)
 
     @property
     def join(self) -> bool:
@@ -224,7 +226,7 @@ def _window_flops(s, out, o):
 
 
 _POOL = dict(output=_pool_out, options=_window_options("window", {}), positional=WINDOW_VALUE,
-             flops=_window_flops, kernels=("reshape", "im2col"))
+             flops=_window_flops, kernels=("reference", "reshape", "im2col"))
 
 # -- the table -------------------------------------------------------------------
 
@@ -234,7 +236,7 @@ OPS: dict[str, Op] = {op.word: op for op in (
        positional=CONV_VALUE,
        params=lambda s, o: {"W": [o["filters"], s[0], *o["kernel"]], "b": [o["filters"]]},
        flops=lambda s, out, o: 2 * s[0] * o["kernel"][0] * o["kernel"][1] * prod(out),
-       decay=("W",), numbered=True, kernels=("im2col", "winograd")),
+       decay=("W",), numbered=True, kernels=("reference", "im2col", "winograd")),
     Op("maxpool", "pool K or KHxKW: the maximum of each window (padding counts as -inf); "
        "stride defaults to the window.", aliases=("pool",), **_POOL),
     Op("avgpool", "avgpool K or KHxKW: the mean of each window, padded zeros included; "
@@ -245,7 +247,7 @@ OPS: dict[str, Op] = {op.word: op for op in (
        params=lambda s, o: {"W": [prod(s), o["units"]], "b": [o["units"]]},
        flops=lambda s, out, o: 2 * prod(s) * o["units"], decay=("W",), numbered=True),
     Op("flatten", "C x H x W -> C*H*W, in C, H, W order.", lambda s, o: [prod(s)], flops=free),
-    Op("relu", "max(x, 0).", same, kind="activation", kernels=("direct", "fused")),
+    Op("relu", "max(x, 0).", same, kind="activation", kernels=("reference", "fused")),
     Op("sigmoid", "1 / (1 + exp(-x)).", same, flops=elementwise(4), kind="activation"),
     Op("tanh", "tanh(x).", same, flops=elementwise(4), kind="activation"),
     Op("step", "1 where x > 0, else 0 (no gradient: such a network runs but cannot train).", same,

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .options import FILE, json_option
+from .options import FILE, json_option, kernels_option
 
 
 @click.command()
@@ -18,12 +18,13 @@ from .options import FILE, json_option
 @click.option("--threads", type=click.IntRange(min=1), help="BLAS threads (needs threadpoolctl); default: as set.")
 @click.option("--layers", "per_layer", is_flag=True,
               help="Also time each layer's forward and backward in one lane (where the time goes).")
+@kernels_option()
 @json_option()
-def bench(file, batch, iters, rounds, warmup, threads, per_layer, as_json):
+def bench(file, batch, iters, rounds, warmup, threads, per_layer, kernels, as_json):
     """Images/s for training steps and inference on synthetic data, GFLOP/s, peak RSS."""
     import netc
     from netc.bench import format_layers, format_result, layer_times, run
-    plan = netc.load(file).data
+    plan = netc.load(file, kernels).data
     result = run(plan, batch=batch, iters=iters, rounds=rounds, warmup=warmup, threads=threads)
     if per_layer:
         result["layers"] = layer_times(plan, batch=batch, iters=iters, warmup=warmup, threads=threads)

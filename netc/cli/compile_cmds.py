@@ -7,7 +7,7 @@ import netc
 from netc.api import format_file
 from netc.errors import NetcError
 
-from .options import FILE
+from .options import FILE, kernels_option
 
 
 def _shape(shape) -> str:
@@ -53,12 +53,13 @@ def summary_table(plan) -> str:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=FILE)
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-def check(files, quiet):
+@kernels_option()
+def check(files, quiet, kernels):
     """Compile FILES and print each network's shapes, parameters and FLOPs."""
     failed = False
     for path in files:
         try:
-            plan = netc.load(path)
+            plan = netc.load(path, kernels)
         except NetcError as error:
             click.echo(str(error), err=True)
             failed = True
@@ -74,9 +75,10 @@ def check(files, quiet):
 @click.command("compile")
 @click.argument("file", type=FILE)
 @click.option("-o", "--output", type=FILE, help="Write the plan JSON here instead of stdout.")
-def compile_(file, output):
+@kernels_option()
+def compile_(file, output, kernels):
     """Compile FILE to its execution plan (JSON)."""
-    text = netc.load(file).to_json()
+    text = netc.load(file, kernels).to_json()
     if output:
         output.write_text(text + "\n")
     else:

@@ -43,3 +43,9 @@ vary_option = click.option("--vary", "varies", multiple=True, metavar="KEY=V1,V2
                            help="One variant per value, e.g. optimizer.type=sgd,adam or init=std:0.01,xavier,he.")
 png_option = click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
                           help="The PNG to write (default: inside the folder).")
+
+
+def kernels_option():
+    return click.option("--kernels", type=click.Choice(["auto", "reference"]), default="auto", show_default=True,
+                        help="auto: the fastest kernel that applies to each step; reference: the plain, "
+                             "book-level NumPy kernel of every op.")

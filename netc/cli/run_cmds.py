@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .options import (EXISTING_FOLDER, FILE, data_dir_option, epochs_option, json_option, out_folder_option,
-                      set_option, weights_option)
+from .options import (EXISTING_FOLDER, FILE, data_dir_option, epochs_option, json_option, kernels_option,
+                      out_folder_option, set_option, weights_option)
 
 
 @click.command()
@@ -20,14 +20,15 @@ from .options import (EXISTING_FOLDER, FILE, data_dir_option, epochs_option, jso
 @data_dir_option()
 @json_option()
 @click.option("-q", "--quiet", is_flag=True, help="No per-epoch lines or progress bar.")
-def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quiet):
+@kernels_option()
+def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quiet, kernels):
     """Train FILE (or --resume RUN_DIR) and save the run folder."""
     from netc.training import TrainingInterrupted, train as run_training
     if file is None and resume is None:
         raise click.UsageError("give a .net FILE, or --resume RUN_DIR")
     try:
         summary = run_training(file, epochs=epochs, overrides=overrides, out=out, weights=weights,
-                               resume=resume, data_dir=data_dir, quiet=quiet)
+                               resume=resume, data_dir=data_dir, quiet=quiet, kernels=kernels)
     except TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(130)
@@ -42,11 +43,12 @@ def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quie
 @click.argument("file", type=FILE)
 @weights_option(required=True)
 @data_dir_option()
+@kernels_option()
 @json_option()
-def eval_(file, weights, data_dir, as_json):
+def eval_(file, weights, data_dir, kernels, as_json):
     """Loss and accuracy of FILE's network with --weights on the whole test set."""
     from netc.training import evaluate_file
-    result = evaluate_file(file, weights, data_dir)
+    result = evaluate_file(file, weights, data_dir, kernels)
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -65,12 +67,13 @@ def _parse_input(text: str) -> list[float]:
 @click.option("--input", "-i", "inputs", multiple=True, required=True,
               help="One sample's values, comma separated (repeatable).")
 @weights_option()
+@kernels_option()
 @json_option()
-def run(file, inputs, weights, as_json):
+def run(file, inputs, weights, kernels, as_json):
     """One forward pass of FILE's network on --input values."""
     from netc.inference import run_values
     samples = [_parse_input(text) for text in inputs]
-    outputs = run_values(file, samples, weights)
+    outputs = run_values(file, samples, weights, kernels)
     if as_json:
         click.echo(json.dumps({"inputs": samples, "outputs": outputs}))
     else:
@@ -99,11 +102,12 @@ def predict(file, weights, images, as_json):
 @click.argument("file", type=FILE)
 @click.option("--tol", type=float, default=1e-4, show_default=True, help="Largest relative error that passes.")
 @click.option("--batch", type=click.IntRange(min=1), default=3, show_default=True, help="Samples in the check batch.")
+@kernels_option()
 @json_option()
-def gradcheck(file, tol, batch, as_json):
+def gradcheck(file, tol, batch, kernels, as_json):
     """Compare backprop with central differences (float64) for every parameter."""
     from netc.inference import check_gradients
-    worst = check_gradients(file, batch=batch)
+    worst = check_gradients(file, batch=batch, kernels=kernels)
     failed = {k: v for k, v in worst.items() if v > tol}
     if as_json:
         click.echo(json.dumps({"tolerance": tol, "worst": worst, "passed": not failed}))

@@ -36,7 +36,7 @@ def without_fusion(plan: dict) -> dict:
     for step in plan["layers"]:
         step = {k: v for k, v in step.items() if k != "activation"}
         if step["kernel"] == "fused":
-            step["kernel"] = "direct"
+            step["kernel"] = "reference"
         steps.append(step)
     return {**plan, "layers": steps}
 

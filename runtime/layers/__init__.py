@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import activations, affine, conv, dropout, join, normalization, output, pool  # noqa: F401
+from . import activations, affine, conv, dropout, join, normalization, output, pool, reference  # noqa: F401
 from .activations import StepNotTrainableError
-from .base import LAYERS, Fused, Layer, LayerError, NotTrainableError, register
+from .base import KERNELS, LAYERS, Fused, Layer, LayerError, NotTrainableError, register
 
 
 def build_layer(step: dict, dtype=np.float32, rng: np.random.Generator | None = None) -> Layer:
     """Build the layer for one plan step; unknown ops list the known ones."""
-    op = step.get("op")
-    if step.get("kernel") == "fused":
+    op, kernel = step.get("op"), step.get("kernel")
+    if kernel == "fused":
         return Fused(step, dtype, rng)
+    if (op, kernel) in KERNELS:
+        return KERNELS[op, kernel](step, dtype, rng)
     if op not in LAYERS:
         known = ", ".join(sorted(LAYERS))
         raise LayerError(f"unknown layer op {op!r}; known ops: {known}")
-    return LAYERS[op](step, dtype, rng)
+    cls = LAYERS[op]
+    if kernel is not None and kernel not in cls.kernels:
+        raise LayerError(f"{op}: unknown kernel {kernel!r}; known: {', '.join(cls.kernels)}")
+    return cls(step, dtype, rng)
 
 
-__all__ = ["LAYERS", "Layer", "LayerError", "NotTrainableError", "StepNotTrainableError",
+__all__ = ["KERNELS", "LAYERS", "Layer", "LayerError", "NotTrainableError", "StepNotTrainableError",
            "build_layer", "register"]

@@ -14,7 +14,10 @@ class LayerError(NetcSpecError):
 
 
 # op word -> layer class; spec/ops.py lists the words, tests/test_op_table.py holds the two equal.
+# The class runs the op's kernels named in its `kernels`; a kernel with a class
+# of its own (the book-level reference conv and pooling) is in KERNELS instead.
 LAYERS: dict[str, type] = {}
+KERNELS: dict[tuple[str, str], type] = {}
 
 
 def register(cls: type) -> type:
@@ -27,6 +30,16 @@ def register(cls: type) -> type:
     return cls
 
 
+def register_kernel(op: str, kernel: str):
+    """Class decorator: the layer class that runs `op` with `kernel`."""
+    def register_class(cls: type) -> type:
+        if (op, kernel) in KERNELS:
+            raise LayerError(f"kernel {kernel!r} of {op!r} is already registered by {KERNELS[op, kernel].__name__}")
+        KERNELS[op, kernel] = cls
+        return cls
+    return register_class
+
+
 class NotTrainableError(NetcRuntimeError):
     """Backward was asked of a layer that has no usable gradient."""
 
@@ -35,6 +48,7 @@ class Layer:
     """Base layer: forward(x, train) -> y keeps what backward(dout) -> dx needs."""
 
     op: str = ""
+    kernels = ("reference",)   # the plan kernels this class runs
     splittable = True   # rows are independent: a batch may be split across lanes
     random = False      # draws from the network's Generator (then has draw_mask)
 

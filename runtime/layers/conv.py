@@ -10,7 +10,6 @@ from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
 from ..scratch import Scratch
 from .base import Layer, LayerError, register
 
-KERNELS = ("im2col", "winograd")
 
 
 def chunk_rows(step: dict) -> int:
@@ -36,6 +35,7 @@ class Conv(Layer):
     """
 
     op = "conv"
+    kernels = ("im2col", "winograd")
 
     def __init__(self, step, dtype=np.float32, rng=None):
         super().__init__(step, dtype, rng)
@@ -44,8 +44,6 @@ class Conv(Layer):
         self.PH, self.PW = self.options["pad"]
         self.chunk = chunk_rows(step)
         self.kernel = step.get("kernel") or "im2col"
-        if self.kernel not in KERNELS:
-            raise LayerError(f"conv: unknown kernel {self.kernel!r}; known: {', '.join(KERNELS)}")
         if self.kernel == "winograd" and not winograd_fits(self.options):
             raise LayerError(f"conv: the winograd kernel needs a 3x3 kernel, stride 1 and "
                              f"pad <= 2, not {self.options}")

@@ -16,6 +16,7 @@ class _Pool(Layer):
     """(N, C, H, W) -> (N, C, OH, OW), one window per channel."""
 
     pad_value = 0.0
+    kernels = ("reshape", "im2col")
 
     def __init__(self, step, dtype=np.float32, rng=None):
         super().__init__(step, dtype, rng)
@@ -24,8 +25,6 @@ class _Pool(Layer):
         self.PH, self.PW = self.options["pad"]
         tiles = pool_tiles(self.input_shape, self.options)
         self.kernel = step.get("kernel") or ("reshape" if tiles else "im2col")  # older plans: the compiler's rule
-        if self.kernel not in ("reshape", "im2col"):
-            raise LayerError(f"{self.op}: unknown kernel {self.kernel!r}")
         if self.kernel == "reshape" and not tiles:
             _, H, W = self.input_shape
             raise LayerError(f"{self.op}: the reshape kernel needs stride == window, "
