@@ -15,3 +15,10 @@ def train(source=None, **options):
     """Train a .net file, source text, document or Plan; returns the run's summary."""
     from netc.training import train as _train
     return _train(source, **options)
+
+
+def export_onnx(plan, network_or_weights, path=None, opset: int = 17):
+    """Write a plan with its weights (Network, Model, dict or weights file) as an
+    ONNX model; returns the onnx.ModelProto. Needs `pip install 'netc[onnx]'`."""
+    from netc.onnx import export_onnx as _export
+    return _export(plan, network_or_weights, path, opset)
