@@ -149,8 +149,19 @@ class Importer:
             raise self.error(node, "averages that leave padded cells out (count_include_pad=0); "
                              "netc's average pooling counts them",
                              hint="export with count_include_pad=True, or without padding")
-        # ceil_mode matters only when it changes the output size; the shape check catches that.
+        if a.get("ceil_mode", 0):
+            self.floor_equals_ceil(node, window, a)
         self.add(node, {"type": "pool" if kind == "maxpool" else kind, "window": window, **options})
+
+    def floor_equals_ceil(self, node, window, a):
+        """ceil_mode=1 is netc's rule only where every window fits exactly."""
+        _, *sizes = self.shape(node)
+        strides, pads = _pair(a.get("strides"), [1, 1]), list(a.get("pads", [0, 0, 0, 0]))
+        for axis, size, k, s, p in zip(("height", "width"), sizes, window, strides, pads):
+            if (size + 2 * p - k) % s:
+                raise self.error(node, f"ceil_mode=1 rounds the output {axis} up: ({size} + 2*{p} - {k})/{s} "
+                                 "is not whole, and netc's windows must fit exactly",
+                                 hint="pad the input so that the windows fit, or use ceil_mode=0")
 
     def global_average_pool(self, node):
         _, H, W = self.shape(node)
@@ -358,15 +369,19 @@ SUPPORTED = sorted(set(HANDLERS) - {"Greater", "Cast", "Mul"}) + \
     ["Greater + Cast (step)", "Mul (netc's own dropout)"]
 
 
+def _usable_name(name: str, output: str) -> bool:
+    return bool(_NAME.match(name)) and name not in _RESERVED and name != output and name not in netc_ops()
+
+
 def _tensor_names(layers: list[Layer], output: str) -> dict[int, str]:
-    """Names for the layers a later layer reads out of order; names the model
-    gave that are netc words are kept (netc's export writes a step's name)."""
-    names = {}
-    for i, layer in enumerate(layers[:-1]):
-        if _NAME.match(layer.tensor) and layer.tensor not in _RESERVED and layer.tensor != output \
-                and layer.tensor not in netc_ops():
-            names[i] = layer.tensor
+    """Names for the layers a later layer reads out of order, the model's own
+    where it is a netc word; a step netc exported keeps its name in any case."""
+    names = {i: layer.tensor for i, layer in enumerate(layers[:-1])
+             if netc_mark(layer.node) and _usable_name(layer.tensor, output)}
     needed = {r for i, layer in enumerate(layers) if layer.reads != [i - 1] for r in layer.reads if r >= 0}
+    for i in sorted(needed - set(names)):
+        if _usable_name(layers[i].tensor, output) and layers[i].tensor not in names.values():
+            names[i] = layers[i].tensor
     taken, counter = set(names.values()), 0
     for i in sorted(needed - set(names)):
         while f"x{counter}" in taken:

@@ -1,0 +1,174 @@
+"""ONNX import: models from PyTorch's exporter (tests/fixtures/onnx) and small
+hand-built graphs become .net files and weights that match ONNX Runtime; what
+netc cannot express is a clear error naming the node."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+from onnx import TensorProto, helper, numpy_helper
+
+import netc
+from netc.cli import cli
+from netc.onnx.importer import import_onnx, network_of
+from netc.runtime.checkpoint import load_weights
+from netc.runtime.network import Network
+from onnx_helpers import FIXTURES, TOLERANCE, run_onnx, sample_inputs
+
+SEQUENTIAL = """\
+network torch_sequential
+input 1x12x12
+conv 4x3x3 pad=1 -> batchnorm -> relu -> pool 2 -> conv 6x3x3 -> prelu
+  -> avgpool 2 pad=1 -> conv 6x1x1 -> elu alpha=0.7 -> flatten -> affine 16
+  -> leaky_relu alpha=0.1 -> affine 12 -> batchnorm -> tanh -> affine 10 -> sigmoid
+  -> affine 10 -> softmax
+"""
+
+
+def netc_(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_a_pytorch_sequential_cnn_becomes_this_net_file():
+    imported = import_onnx(FIXTURES / "torch_sequential.onnx", name="torch_sequential")
+    assert imported.text == SEQUENTIAL
+    x = sample_inputs((1, 12, 12), 9)
+    np.testing.assert_allclose(network_of(imported).predict(x),
+                               run_onnx(FIXTURES / "torch_sequential.onnx", x), **TOLERANCE)
+
+
+@pytest.mark.parametrize("fixture", ["torch_sequential", "torch_residual", "torch_branches"])
+def test_netc_import_writes_files_that_match_onnx_runtime(fixture, tmp_path):
+    source = FIXTURES / f"{fixture}.onnx"
+    assert source.stat().st_size < 100_000
+    result = netc_("import", source, "-o", tmp_path / "model.net")
+    assert result.exit_code == 0, result.output
+    assert f"wrote {tmp_path / 'model.net'} and {tmp_path / 'model.npz'}" in result.output
+    text = (tmp_path / "model.net").read_text()
+    assert netc.format(text) == text and text.startswith(f"network {fixture}\n")
+    plan = netc.load(tmp_path / "model.net")
+    network = Network(plan.data)
+    assert load_weights(tmp_path / "model.npz", network) == "checkpoint"
+    x = sample_inputs(plan.input_shape, 5, seed=1)
+    np.testing.assert_allclose(network.predict(x), run_onnx(source, x), **TOLERANCE)
+
+
+def test_graph_fixtures_keep_their_joins():
+    residual = import_onnx(FIXTURES / "torch_residual.onnx").plan
+    branches = import_onnx(FIXTURES / "torch_branches.onnx").plan
+    add, = [s for s in residual.layers if s["op"] == "add"]
+    concat, = [s for s in branches.layers if s["op"] == "concat"]
+    assert len(add["inputs"]) == 2 and add["output_shape"] == [8, 8, 8]
+    assert len(concat["inputs"]) == 2 and concat["output_shape"] == [9, 8, 8]
+
+
+# -- hand-built graphs ----------------------------------------------------------
+
+def make_model(nodes, input_shape, output_shape, constants=None, name="hand"):
+    inits = [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in (constants or {}).items()]
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *input_shape])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", *output_shape])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def _matches_onnx_runtime(model, input_shape):
+    imported = import_onnx(model)
+    x = sample_inputs(input_shape, 4)
+    np.testing.assert_allclose(network_of(imported).predict(x), run_onnx(model, x), **TOLERANCE)
+    return imported
+
+
+def test_reshape_to_two_axes_is_a_flatten_and_dropout_is_inverted():
+    rng = np.random.default_rng(0)
+    model = make_model([helper.make_node("Reshape", ["x", "shape"], ["flat"], name="r"),
+                        helper.make_node("Dropout", ["flat", "ratio"], ["d"], name="d"),
+                        helper.make_node("Gemm", ["d", "W", "b"], ["y"], name="g", transB=1, alpha=0.5)],
+                       [2, 3, 3], [4], {"shape": np.array([0, -1]), "W": rng.standard_normal((4, 18)),
+                                        "b": rng.standard_normal(4), "ratio": np.array(0.25)})
+    model.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.array([0, -1], np.int64), "shape"))
+    imported = _matches_onnx_runtime(model, (2, 3, 3))
+    assert imported.text == "network hand\ninput 2x3x3\nflatten -> dropout 0.25 inverted=true -> affine 4\n"
+
+
+def _error(model) -> str:
+    with pytest.raises(netc.NetcError) as caught:
+        import_onnx(model)
+    return str(caught.value)
+
+
+def test_an_unsupported_op_names_the_node_its_type_and_the_supported_ones(tmp_path):
+    model = make_model([helper.make_node("Relu", ["x"], ["r"], name="first"),
+                        helper.make_node("Cos", ["r"], ["y"], name="wave")], [3], [3])
+    path = tmp_path / "cos.onnx"
+    onnx.save(model, str(path))
+    result = netc_("import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}: error: node 'wave' (Cos): op type Cos has no netc layer" in result.output
+    assert "hint: supported op types: Add, AveragePool, BatchNormalization, Concat, Constant, Conv" in result.output
+    assert not (tmp_path / "cos.net").exists() and not (tmp_path / "cos.npz").exists()
+
+
+@pytest.mark.parametrize("node, attributes, message", [
+    ("Conv", {"pads": [1, 1, 0, 0]}, "pads [1, 1, 0, 0] differ between the two sides of an axis"),
+    ("Conv", {"group": 2}, "grouped convolution (group=2) is not supported"),
+    ("Conv", {"dilations": [2, 2]}, "dilated windows are not supported"),
+    ("AveragePool", {"pads": [1, 1, 1, 1]}, "averages that leave padded cells out (count_include_pad=0)"),
+    ("MaxPool", {"ceil_mode": 1, "strides": [2, 2]}, "ceil_mode=1 rounds the output height up"),
+])
+def test_what_netc_cannot_express_is_a_clear_error(node, attributes, message):
+    W = np.ones((2, 2 // attributes.get("group", 1), 3, 3))
+    inputs = ["x", "W"] if node == "Conv" else ["x"]
+    extra = {} if node == "Conv" else {"kernel_shape": [3, 3] if node == "AveragePool" else [2, 2]}
+    model = make_model([helper.make_node(node, inputs, ["y"], name="n", **extra, **attributes)],
+                       [2, 5, 5], [2, None, None], {"W": W} if node == "Conv" else {})
+    for dim in model.graph.output[0].type.tensor_type.shape.dim[2:]:
+        dim.ClearField("dim_value")
+    text = _error(model)
+    assert f"error: node 'n' ({node}): {message}" in text, text
+
+
+def test_a_bias_add_without_matmul_and_other_models_netc_cannot_read(tmp_path):
+    model = make_model([helper.make_node("Add", ["x", "c"], ["y"], name="shift")], [3], [3], {"c": np.ones(3)})
+    assert "node 'shift' (Add): netc's add joins two or more layer outputs" in _error(model)
+    softmax_first = make_model([helper.make_node("Softmax", ["x"], ["s"], name="sm"),
+                                helper.make_node("Relu", ["s"], ["y"], name="r")], [3], [3])
+    assert "node 'sm' (Softmax): netc's softmax can only be the last layer" in _error(softmax_first)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a protobuf at all")
+    result = netc_("import", bad)
+    assert result.exit_code == 1 and f"{bad}: error: not a readable ONNX model" in result.output
+    assert f"{tmp_path / 'none.onnx'}: error: no such file" in netc_("import", tmp_path / "none.onnx").output
+
+
+def test_without_onnx_netc_imports_and_export_says_how_to_install(tmp_path):
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "import netc, netc.cli, netc.onnx\n"
+            "from click.testing import CliRunner\n"
+            "r = CliRunner().invoke(netc.cli.cli, ['export', 'models/xor.net', '--weights', sys.argv[1]])\n"
+            "print(r.exit_code); print(r.output)\n")
+    weights = tmp_path / "w.npz"
+    np.savez(weights, W1=np.ones((2, 2)), b1=np.zeros(2), W2=np.ones((2, 1)), b2=np.zeros(1))
+    from helpers import MODELS
+    done = subprocess.run([sys.executable, "-c", code, str(weights)], capture_output=True, text=True,
+                          cwd=MODELS.parent, check=True)
+    assert done.stdout.startswith("1\n"), done.stdout + done.stderr
+    assert "error: ONNX export and import need the onnx package" in done.stdout
+    assert "hint: pip install 'netc[onnx]'" in done.stdout and "Traceback" not in done.stdout
+
+
+def test_netc_export_then_run_the_file_with_onnx_runtime(tmp_path):
+    from helpers import MODELS
+    from onnx_helpers import BOOK_PARAMS
+    out = tmp_path / "sc.onnx"
+    result = netc_("export", MODELS / "simpleconv.net", "--weights", BOOK_PARAMS / "simpleconv.npz", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"wrote {out}: network simpleconv, 8 ONNX nodes, 433,890 parameters, opset 17")
+    plan = netc.load(MODELS / "simpleconv.net")
+    network = Network(plan.data)
+    load_weights(BOOK_PARAMS / "simpleconv.npz", network)
+    x = sample_inputs(plan.input_shape, 3)
+    np.testing.assert_allclose(run_onnx(out, x), network.predict(x), **TOLERANCE)
