@@ -2,6 +2,8 @@
 checker and run by ONNX Runtime against Network.predict; then imported back."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -12,6 +14,8 @@ from netc.onnx import OPSETS
 from netc.onnx.importer import import_onnx, network_of
 from onnx_helpers import (MODEL_FILES, TOLERANCE, network_for, network_only, run_onnx, sample_inputs,
                           steps_without_positions)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # (op, network) pairs: every op of the plan, each under the conventions that
 # differ between netc and ONNX (padding, flattening order, per-channel arrays).
@@ -120,3 +124,22 @@ def test_unsupported_opset_is_a_clear_error(tmp_path):
     with pytest.raises(netc.NetcError, match="opset 12 is not supported; export writes opsets 13-21"):
         netc.export_onnx(plan, network_for(plan), tmp_path / "m.onnx", opset=12)
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_the_serving_example_in_the_docs_runs(tmp_path, monkeypatch, capsys):
+    """docs/onnx.md's five lines, on the book's SimpleConvNet and three test digits."""
+    from helpers import MODELS
+    from netc.runtime.data import load_dataset
+    from onnx_helpers import BOOK_PARAMS
+    plan = netc.load(MODELS / "simpleconv.net")
+    netc.export_onnx(plan, BOOK_PARAMS / "simpleconv.npz", tmp_path / "simpleconv.onnx")
+    data = load_dataset(plan.data["data"], plan.input_shape, 0)
+    np.save(tmp_path / "digits.npy", data.x_test[:20].reshape(20, 28, 28))
+    code = (ROOT / "docs" / "onnx.md").read_text().split("```python\n")[1].split("```")[0]
+    assert len(code.strip().splitlines()) == 5
+    monkeypatch.chdir(tmp_path)
+    exec(code, {})
+    printed = capsys.readouterr().out
+    expected = network_for(plan).predict(data.x_test[:20]).argmax(axis=1)
+    assert printed.strip() == str(expected)
+    assert (expected == data.t_test[:20]).mean() >= 0.9
