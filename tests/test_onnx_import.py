@@ -82,11 +82,12 @@ def _matches_onnx_runtime(model, input_shape):
     return imported
 
 
-def test_reshape_to_two_axes_is_a_flatten_and_dropout_is_inverted():
+def test_reshape_to_two_axes_is_a_flatten_dropout_is_inverted_and_gemm_options_fold():
     rng = np.random.default_rng(0)
     model = make_model([helper.make_node("Reshape", ["x", "shape"], ["flat"], name="r"),
                         helper.make_node("Dropout", ["flat", "ratio"], ["d"], name="d"),
-                        helper.make_node("Gemm", ["d", "W", "b"], ["y"], name="g", transB=1, alpha=0.5)],
+                        helper.make_node("Identity", ["W"], ["W_shared"], name="i"),
+                        helper.make_node("Gemm", ["d", "W_shared", "b"], ["y"], name="g", transB=1, alpha=0.5)],
                        [2, 3, 3], [4], {"shape": np.array([0, -1]), "W": rng.standard_normal((4, 18)),
                                         "b": rng.standard_normal(4), "ratio": np.array(0.25)})
     model.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.array([0, -1], np.int64), "shape"))

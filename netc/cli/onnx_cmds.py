@@ -35,7 +35,7 @@ def import_(model, out, weights_out):
     """Turn an ONNX MODEL into a .net file and a weights file for --weights."""
     from netc.onnx import import_onnx
     from netc.onnx.importer import save_imported
-    imported = import_onnx(model, name=model.stem)
+    imported = import_onnx(model)
     out = out or model.with_suffix(".net")
     weights_out = weights_out or out.with_suffix(".npz")
     save_imported(imported, out, weights_out, source=str(model))

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from math import prod
+from pathlib import Path
 
 import numpy as np
 
@@ -303,7 +304,9 @@ class Importer:
             self.add(node, {"type": "flatten"})
 
     def identity(self, node):
-        if node.output[0] == self.g.output and node.input[0] in self.values:
+        if node.input[0] in self.g.constants:   # exporters pass shared weights through Identity
+            self.g.constants[node.output[0]] = self.g.constants[node.input[0]]
+        elif node.output[0] == self.g.output and node.input[0] in self.values:
             self.add(node, {"type": "identity"})   # netc's regression output
         else:
             self.alias(node)
@@ -415,9 +418,10 @@ def document(name: str, input_shape, layers: list[Layer], output: str) -> dict:
     return {"name": name, "input": list(input_shape), "layers": specs}
 
 
-def _network_name(model, given: str | None) -> str:
+def _network_name(model, given: str | None, path: str | None) -> str:
+    """netc's own name from the metadata, else the one given, the file's stem, the graph's."""
     props = {p.key: p.value for p in model.metadata_props}
-    name = props.get("netc.name") or given or model.graph.name or "imported"
+    name = props.get("netc.name") or given or (path and Path(path).stem) or model.graph.name or "imported"
     return re.sub(r'["\x00-\x1f\x7f]', "_", name)
 
 
@@ -439,7 +443,7 @@ def import_onnx(model_or_path, name: str | None = None) -> Imported:
     model, path = load_model(model_or_path)
     g = OnnxGraph(model, path)
     layers = Importer(g).run()
-    doc = document(_network_name(model, name), g.shape(g.input), layers, g.output)
+    doc = document(_network_name(model, name, path), g.shape(g.input), layers, g.output)
     try:
         text = netc.format(doc)
         plan = netc.compile(text)
