@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+from netc.spec.ops import op_of
+
 from . import schema
-from .lower import POSITIONAL, DIRECTIVES
+from .lower import DIRECTIVES
 from .syntax import Call, Command, Value, comments, parse_statements
 
 WIDTH = 88
@@ -64,6 +66,8 @@ def format_text(text: str) -> str:
         for i, cmd in enumerate(chain.commands):
             line = cmd.pos.line
             rendered = command(cmd)
+            if i == 0 and chain.name is not None:
+                rendered = f"{chain.name} = {rendered}"
             if line in code:
                 code[line] += " -> " + rendered
             else:
@@ -95,22 +99,42 @@ def _option_text(key, v):
 
 def layer_text(layer: dict) -> str:
     kind = layer["type"]
+    op = op_of(kind)
     parts = [kind]
-    skip = {"type", "line", "column"}
-    if kind in POSITIONAL:
-        positional = POSITIONAL[kind][1](layer)
+    skip = {"type", "line", "column", "inputs", "name"}
+    if op.join:
+        parts += layer.get("inputs", [])
+    elif op.positional:
+        positional = op.positional.write(layer)
         parts.append(positional if isinstance(positional, str) else value(positional))
-        skip |= {"filters", "kernel", "units", "ratio", "window"}
+        skip |= set(op.positional.keys)
     for key in schema.options("layer", kind):
         if key in layer and key not in skip:
             parts.append(_option_text(key, layer[key]))
     return " ".join(parts)
 
 
-def _chain_lines(layers: list[dict]) -> list[str]:
-    """Greedy fill: as many layers per line as fit in WIDTH."""
+def _chains(layers: list[dict]) -> list[list[dict]]:
+    """The layer list cut into chains: a chain ends at a named layer, and a
+    layer that names its inputs starts one."""
+    chains: list[list[dict]] = []
+    for layer in layers:
+        if not chains or "inputs" in layer or "name" in chains[-1][-1]:
+            chains.append([])
+        chains[-1].append(layer)
+    return chains
+
+
+def _chain_lines(chain: list[dict]) -> list[str]:
+    """`NAME = SOURCE -> layer -> ...`, greedy fill: as many layers per line as fit in WIDTH."""
+    texts = list(map(layer_text, chain))
+    first = chain[0]
+    if "inputs" in first and not op_of(first["type"]).join:
+        texts.insert(0, first["inputs"][0])
+    if "name" in chain[-1]:
+        texts[0] = f"{chain[-1]['name']} = {texts[0]}"
     lines: list[str] = []
-    for text in map(layer_text, layers):
+    for text in texts:
         if lines and len(lines[-1]) + 4 + len(text) <= WIDTH:
             lines[-1] += " -> " + text
         else:
@@ -137,7 +161,8 @@ def _directive_text(key: str, v) -> str:
 def format_document(document: dict) -> str:
     lines = [f"network {value(document['name'])}"] if document.get("name") else []
     lines.append(_directive_text("input", document["input"]))
-    lines += _chain_lines(document.get("layers", []))
+    for chain in _chains(document.get("layers", [])):
+        lines += _chain_lines(chain)
     for key in DIRECTIVES:
         if key in ("network", "input"):
             continue

@@ -76,8 +76,17 @@ POOL_FUSABLE = ("relu",)
 
 
 def fuse_steps(steps: list[dict]) -> None:
-    """Mark activation -> maxpool pairs whose activation the pool can run (after choose_kernel)."""
-    for step, pool in zip(steps, steps[1:]):
-        if step["op"] in POOL_FUSABLE and pool["op"] == "maxpool" and pool["kernel"] == "reshape":
-            step["kernel"] = "fused"
-            pool["activation"] = step["op"]
+    """Mark activation -> maxpool pairs whose activation the pool can run (after
+    choose_kernel): only where the pool is the activation's one reader, so the
+    fusion stays exact (a relu read by two steps is not fused into one of them)."""
+    readers: dict[int, list[dict]] = {}
+    for step in steps:
+        for i in step["inputs"]:
+            readers.setdefault(i, []).append(step)
+    for step in steps:
+        pools = readers.get(step["index"], [])
+        if step["op"] in POOL_FUSABLE and len(pools) == 1:
+            pool = pools[0]
+            if pool["op"] == "maxpool" and pool["kernel"] == "reshape" and pool["inputs"] == [step["index"]]:
+                step["kernel"] = "fused"
+                pool["activation"] = step["op"]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from netc.errors import NetcSpecError, did_you_mean
 
+from netc.spec.ops import WORDS, op_of
+
 from . import schema
 from .syntax import Chain, Command, Pos, Value
 
@@ -56,28 +58,6 @@ class Lowered:
 
 # -- layers -------------------------------------------------------------------
 
-def _conv_positional(v: Value) -> dict:
-    if v.kind != "dims" or len(v.value) != 3:
-        raise ValueError("conv takes FxKHxKW, e.g. 'conv 30x5x5' (30 filters of 5x5)")
-    return {"filters": v.value[0], "kernel": [v.value[1], v.value[2]]}
-
-
-def _window_positional(v: Value) -> dict:
-    if v.kind == "number" and isinstance(v.value, int):
-        return {"window": [v.value, v.value]}
-    if v.kind == "dims" and len(v.value) == 2:
-        return {"window": list(v.value)}
-    raise ValueError("a pooling window is K or KHxKW, e.g. 'pool 2' or 'pool 2x3'")
-
-
-def _number_positional(key: str, example: str):
-    def lower(v: Value) -> dict:
-        if v.kind != "number":
-            raise ValueError(f"expected a number, e.g. '{example}'")
-        return {key: v.value}
-    return lower
-
-
 def _init_option(v: Value):
     """`init=he` names an initialiser; `init=0.01` is a standard deviation."""
     if v.kind == "number":
@@ -85,20 +65,7 @@ def _init_option(v: Value):
     return {"type": json_value(v)}
 
 
-# (lower the positional value, write it back, example) for layers that take one.
-POSITIONAL = {
-    "conv": (_conv_positional, lambda l: f"{l['filters']}x{l['kernel'][0]}x{l['kernel'][1]}", "conv 30x5x5"),
-    "affine": (_number_positional("units", "affine 100"), lambda l: l["units"], "affine 100"),
-    "dropout": (_number_positional("ratio", "dropout 0.5"), lambda l: l["ratio"], "dropout 0.5"),
-}
-for _pool in ("pool", "maxpool", "avgpool"):
-    POSITIONAL[_pool] = (_window_positional, lambda l: _dims_text(l["window"]), f"{_pool} 2")
-
 OPTION_VALUES = {("conv", "init"): _init_option, ("affine", "init"): _init_option}
-
-
-def _dims_text(pair):
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
 # -- directives ---------------------------------------------------------------
@@ -238,16 +205,17 @@ class Lowerer:
         path = ("layers", index)
         self.where[path] = cmd.pos
         layer = {"type": cmd.name}
-        positional = POSITIONAL.get(cmd.name)
-        if positional:
-            lower, _, example = positional
+        op = op_of(cmd.name)
+        if op.join:
+            self.join_inputs(cmd, path, layer)
+        elif op.positional:
             fields = {}
             if len(cmd.args) != 1:
-                self.error(cmd.pos, f"'{cmd.name}' takes one value", f"e.g. '{example}'")
+                self.error(cmd.pos, f"'{cmd.name}' takes one value", f"e.g. '{op.positional.example}'")
                 self.broken.add(path)
             else:
                 try:
-                    fields = lower(cmd.args[0])
+                    fields = op.positional.read(cmd.args[0].kind, cmd.args[0].value)
                 except ValueError as exc:
                     self.error(cmd.args[0].pos, str(exc))
                     self.broken.add(path)
@@ -259,6 +227,21 @@ class Lowerer:
         self.options(cmd, path, layer, schema.options("layer", cmd.name), op=cmd.name)
         layer["line"], layer["column"] = cmd.pos.line, cmd.pos.column
         return layer
+
+    def join_inputs(self, cmd: Command, path: tuple, layer: dict) -> None:
+        """`add x y`, `concat a b c`: the values are the tensors joined."""
+        names = []
+        for k, arg in enumerate(cmd.args):
+            if arg.kind != "word":
+                self.error(arg.pos, f"'{cmd.name}' takes tensor names, e.g. '{cmd.name} x y'")
+                self.broken.add(path)
+                continue
+            self.where[path + ("inputs", len(names))] = arg.pos
+            names.append(arg.value)
+        if len(cmd.args) < 2:
+            self.error(cmd.pos, f"'{cmd.name}' needs at least two tensors", f"e.g. 'z = {cmd.name} x y'")
+            self.broken.add(path)
+        layer["inputs"] = names
 
     def directive(self, cmd: Command, document: dict):
         key, lower = DIRECTIVES[cmd.name]
@@ -280,29 +263,74 @@ class Lowerer:
             self.broken.add((key,))
 
 
-KNOWN_NAMES = sorted(set(schema.layer_types()) | set(DIRECTIVES))
+KNOWN_NAMES = sorted(set(WORDS) | set(DIRECTIVES))
+INPUT = "input"     # in a chain, the network's input tensor
+
+
+def _is_reference(chain: Chain, cmd: Command, tensors: set) -> bool:
+    """Whether a chain's first command reads a tensor (`x -> conv ...`, `y = x -> ...`)
+    rather than being a layer: a bare word, defined as a tensor somewhere in the file."""
+    if cmd.args or cmd.options or cmd is not chain.commands[0]:
+        return False
+    if cmd.name == INPUT:
+        return len(chain.commands) > 1 or chain.name is not None
+    return cmd.name in tensors and cmd.name not in WORDS
+
+
+def _lower_chain(low: Lowerer, chain: Chain, layers: list, tensors: set) -> None:
+    """One layer chain into the document's flat layer list: its first layer
+    names its input when the chain starts with a tensor, its last layer
+    carries the chain's name."""
+    first = len(layers)
+    commands = chain.commands
+    source = commands[0] if _is_reference(chain, commands[0], tensors) else None
+    if source is not None:
+        commands = commands[1:]
+        if not commands:
+            low.error(source.pos, f"'{chain.name} = {source.name}' names no new layer",
+                      f"use '{source.name}' itself wherever '{chain.name}' is read")
+            return
+    for position, cmd in enumerate(commands):
+        if cmd.name in DIRECTIVES:
+            low.error(cmd.pos, f"'{cmd.name}' is a directive and cannot be chained with '->'",
+                      "put it on a line of its own")
+        elif cmd.name in WORDS:
+            if op_of(cmd.name).join and (position > 0 or source is not None):
+                low.error(cmd.pos, f"'{cmd.name}' names its inputs, so it must start a chain",
+                          f"write e.g. 'z = {cmd.name} x y' on a line of its own, then 'z -> ...'")
+                continue
+            layers.append(low.layer(cmd, len(layers)))
+        elif position == 0 and source is None and not (cmd.args or cmd.options):
+            low.error(cmd.pos, f"unknown layer, directive or tensor '{cmd.name}'",
+                      did_you_mean(cmd.name, KNOWN_NAMES + sorted(tensors)))
+        else:
+            low.error(cmd.pos, f"unknown layer or directive '{cmd.name}'", did_you_mean(cmd.name, KNOWN_NAMES))
+    if len(layers) == first:
+        return
+    if source is not None:
+        layers[first]["inputs"] = [source.name]
+        low.where[("layers", first, "inputs", 0)] = source.pos
+    if chain.name is not None:
+        layers[-1]["name"] = chain.name
+        low.where[("layers", len(layers) - 1, "name")] = chain.name_pos
 
 
 def lower(chains: list[Chain], default_name: str = "network") -> Lowered:
     """Chains of commands -> a spec document with every top-level key present.
     Errors are collected in the result, not raised: the schema check may still
-    find independent ones."""
+    find independent ones. Whether tensor names are defined once, before use,
+    and used is the planner's check (documents from Python need it too)."""
     low = Lowerer()
     document = {key: None for key in TOP_LEVEL_KEYS}
     document["name"], document["layers"] = default_name, []
+    tensors = {chain.name for chain in chains if chain.name is not None}
     for chain in chains:
-        for cmd in chain.commands:
-            if cmd.name in DIRECTIVES:
-                if len(chain.commands) > 1:
-                    low.error(cmd.pos, f"'{cmd.name}' is a directive and cannot be chained with '->'",
-                              "put it on a line of its own")
-                else:
-                    low.directive(cmd, document)
-            elif cmd.name in schema.layer_types():
-                document["layers"].append(low.layer(cmd, len(document["layers"])))
-            else:
-                low.error(cmd.pos, f"unknown layer or directive '{cmd.name}'",
-                          did_you_mean(cmd.name, KNOWN_NAMES))
+        head = chain.commands[0]
+        if head.name in DIRECTIVES and chain.name is None and len(chain.commands) == 1 \
+                and not _is_reference(chain, head, tensors):
+            low.directive(head, document)
+        else:
+            _lower_chain(low, chain, document["layers"], tensors)
     if not chains:
         low.error(Pos(1, 1), "the file is empty",
                   "start with 'input 1x28x28' (or 'input 784') and a chain of layers")

@@ -1,16 +1,17 @@
-"""The JSON Schemas in spec/, loaded once, and the facts other stages read
-from them: which options each layer, optimizer and directive takes, and their
-defaults. The schema is the one place those are written down."""
+"""The JSON Schemas (spec/schemas.py composes them), and the facts other
+stages read from them: which options each optimizer and directive takes, and
+their defaults. Layers' options and defaults come from the op table."""
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from importlib import resources
+
+from netc.spec import ops
+from netc.spec.schemas import plan_schema, spec_schema
 
 
-@lru_cache(maxsize=None)
 def load(name: str = "netc.schema.json") -> dict:
-    return json.loads(resources.files("netc.spec").joinpath(name).read_text())
+    """The composed schema (shared: read it, do not change it)."""
+    return {"netc.schema.json": spec_schema, "plan.schema.json": plan_schema}[name]()
 
 
 def _resolve(node: dict) -> dict:
@@ -29,7 +30,8 @@ def _branches(definition: dict, key: str):
 
 
 def layer_types() -> list[str]:
-    return load()["$defs"]["layer"]["properties"]["type"]["enum"]
+    """Every word that names a layer (`pool` as well as `maxpool`)."""
+    return list(ops.WORDS)
 
 
 def optimizer_types() -> list[str]:
@@ -38,16 +40,18 @@ def optimizer_types() -> list[str]:
 
 @lru_cache(maxsize=None)
 def _properties(kind: str, type_: str) -> dict:
-    if kind not in ("layer", "optimizer"):
+    if kind == "layer":
+        return ops.spec_options(type_) if type_ in ops.WORDS else {}
+    if kind != "optimizer":
         return _resolve(load()["$defs"][kind])["properties"]
-    # A layer's or optimizer's options depend on its type: one if/then branch per type.
+    # An optimizer's options depend on its type: one if/then branch per type.
     for values, then in _branches(load()["$defs"][kind], "type"):
         if type_ in values:
             return then["properties"]
     return {}
 
 
-_BOOKKEEPING = {"type", "line", "column"}
+_BOOKKEEPING = {"type", "line", "column", "inputs", "name"}
 
 
 def options(kind: str, type_: str = "") -> list[str]:
@@ -56,12 +60,9 @@ def options(kind: str, type_: str = "") -> list[str]:
 
 
 def defaults(kind: str, type_: str = "") -> dict:
-    """{option: default} as the schema states them."""
-    out = {}
-    for key, prop in _properties(kind, type_).items():
-        if key not in _BOOKKEEPING and "default" in prop:
-            out[key] = prop["default"]
-    return out
+    """{option: default} as the schema (or, for layers, the op table) states them."""
+    return {key: prop["default"] for key, prop in _properties(kind, type_).items()
+            if key not in _BOOKKEEPING and "default" in prop}
 
 
 def top_level_default(key: str):

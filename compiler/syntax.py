@@ -51,6 +51,8 @@ class Command:
 @dataclass
 class Chain:
     commands: list[Command]
+    name: str | None = None        # `NAME = chain`: the name of the chain's output
+    name_pos: Pos | None = None
 
 
 def _pos(token_or_meta) -> Pos:
@@ -81,6 +83,7 @@ class _ToStatements(Transformer):
     def string(self, t):  return Value(str(t[0])[1:-1], "string", _pos(t[0]))
     def option(self, t):  return Option(str(t[0]), _pos(t[0]), t[1])
     def chain(self, t):   return Chain(list(t))
+    def assignment(self, t): return Chain(t[1].commands, str(t[0]), _pos(t[0]))
     def start(self, t):   return list(t)
 
     @v_args(meta=True)

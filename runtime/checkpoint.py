@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from netc.errors import NetcDataError
+from netc.spec.ops import OPS
 
 FORMAT = "netc-checkpoint/1"
 
@@ -123,7 +124,7 @@ def seed_names(network) -> dict[str, str]:
     names, k = {}, 0
     for layer in network.layers:
         index = layer.step["index"]
-        if layer.op in ("conv", "affine"):
+        if OPS[layer.op].numbered:
             k += 1
             names[f"{index}.{layer.op}.W"], names[f"{index}.{layer.op}.b"] = f"W{k}", f"b{k}"
         elif layer.op == "batchnorm":

@@ -1,6 +1,8 @@
 """Runtime network: a plan dict -> layers that run forward, backward and train.
 
 Parameters are named "{index}.{op}.{name}" (e.g. 0.conv.W) as in the plan docs.
+The steps form a graph (graph.py); a chain is the graph where each step reads
+the one before.
 """
 from __future__ import annotations
 
@@ -9,14 +11,15 @@ from functools import partial
 import numpy as np
 
 from netc.errors import NetcRuntimeError
+from netc.spec.ops import OPS
 
 from . import lanes
+from .graph import Graph
 from .init import initialise
 from .layers import build_layer
 from .losses import LOSSES
 from .memory import keep_freed_memory
 
-DECAYED_OPS = ("conv", "affine")  # weight decay applies to these layers' W only
 
 
 class NetworkError(NetcRuntimeError):
@@ -24,7 +27,7 @@ class NetworkError(NetcRuntimeError):
 
 
 class Network:
-    """A sequence of layers built from an execution plan."""
+    """The layers of an execution plan, run as its graph."""
 
     def __init__(self, plan: dict, seed: int | None = None, dtype=np.float32):
         keep_freed_memory()  # see memory.py: steps stop page-faulting their arrays back in
@@ -41,6 +44,9 @@ class Network:
             layer = build_layer(step, self.dtype, self.rng)
             initialise(layer, step, plan.get("init"), self.rng)
             self.layers.append(layer)
+        self.graph = Graph(plan["layers"])
+        # (layer, parameter name) pairs weight decay applies to: the op table's `decay`
+        self._decayed = [(layer, name) for layer in self.layers for name in OPS[layer.op].decay]
         if self.loss_name is not None:
             if self.loss_name not in LOSSES:
                 raise NetworkError(f"unknown loss {self.loss_name!r}; known: {sorted(LOSSES)}")
@@ -81,10 +87,8 @@ class Network:
             return x.astype(self.dtype) * self.dtype.type(1 / 255)
         return x.astype(self.dtype, copy=False)
 
-    def _run(self, x: np.ndarray, layers, train: bool) -> np.ndarray:
-        for layer in layers:
-            x = layer.forward(x, train)
-        return x
+    def _run(self, x: np.ndarray, layers, train: bool, stop: int | None = None) -> np.ndarray:
+        return self.graph.forward(x, layers, train, len(layers) if stop is None else stop)
 
     def lane_count(self, rows: int) -> int:
         """How many lanes (see lanes.py) a batch of `rows` runs in."""
@@ -106,7 +110,7 @@ class Network:
     def _forward(self, x: np.ndarray, stop: int, train: bool, lane_layers) -> np.ndarray:
         """Layers [0, stop) over x, its rows split across lanes."""
         if len(lane_layers) == 1:
-            return self._run(x, self.layers[:stop], train)
+            return self._run(x, self.layers, train, stop)
         spans = lanes.bounds(len(x), len(lane_layers))
         if train:
             # Draw random masks for the whole batch here, in layer order: the
@@ -116,7 +120,7 @@ class Network:
                     full = layer.draw_mask((len(x), *layer.input_shape))
                     for layers, (lo, hi) in zip(lane_layers, spans):
                         layers[index].preset_mask = full[lo:hi]
-        outs = lanes.run([partial(self._run, x[lo:hi], layers[:stop], train)
+        outs = lanes.run([partial(self._run, x[lo:hi], layers, train, stop)
                           for layers, (lo, hi) in zip(lane_layers, spans)])
         return np.concatenate(outs)
 
@@ -140,8 +144,7 @@ class Network:
     def _decay_term(self) -> float:
         if not self.weight_decay:
             return 0.0
-        total = sum(float(np.vdot(layer.params["W"], layer.params["W"]))
-                    for layer in self.layers if layer.op in DECAYED_OPS)
+        total = sum(float(np.vdot(layer.params[name], layer.params[name])) for layer, name in self._decayed)
         return 0.5 * self.weight_decay * total
 
     def loss_input(self, x: np.ndarray, train: bool = False) -> np.ndarray:
@@ -156,15 +159,8 @@ class Network:
         value, _ = LOSSES[self.loss_name](out, t)
         return value + self._decay_term()
 
-    @staticmethod
-    def _backward(dout: np.ndarray, head) -> None:
-        for position in range(len(head) - 1, -1, -1):
-            dout = head[position].backward(dout)
-            if dout is None:
-                if any(layer.params for layer in head[:position]):
-                    raise NetworkError(f"step {position} returned no input gradient "
-                                       "but earlier layers have parameters")
-                break
+    def _backward(self, dout: np.ndarray, layers, stop: int) -> None:
+        self.graph.backward(dout, layers, stop)
 
     def _loss_and_grads(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
         stop = len(self.loss_layers())
@@ -173,15 +169,15 @@ class Network:
         out = self._forward(x, stop, True, lane_layers)
         value, dout = LOSSES[self.loss_name](out, t)  # on the whole batch: one mean
         spans = lanes.bounds(len(x), len(lane_layers))
-        lanes.run([partial(self._backward, dout[lo:hi], layers[:stop])
+        lanes.run([partial(self._backward, dout[lo:hi], layers, stop)
                    for layers, (lo, hi) in zip(lane_layers, spans)])
         for replica in lane_layers[1:]:  # the batch gradient is the lanes' sum
             for layer, copy in zip(self.layers, replica):
                 for name, grad in layer.grads.items():
                     grad += copy.grads[name]
-        for layer in self.layers:
-            if self.weight_decay and layer.op in DECAYED_OPS:
-                layer.grads["W"] += self.weight_decay * layer.params["W"]
+        if self.weight_decay:
+            for layer, name in self._decayed:
+                layer.grads[name] += self.weight_decay * layer.params[name]
         return value + self._decay_term(), self.grads
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:

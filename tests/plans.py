@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from netc.compiler.ops import OPS
+from netc.spec.ops import OPS
 
 DEFAULT_OPTIONS = {
     "conv": {"filters": 2, "kernel": [3, 3], "stride": [1, 1], "pad": [0, 0]},
@@ -23,7 +23,7 @@ DEFAULT_OPTIONS = {
 
 
 def _shapes(op, in_shape, o):
-    """(output_shape, param_shapes, state_shapes) for one step."""
+    """(output_shape, param_shapes, state_shapes) for one step (a join: in_shape lists its inputs')."""
     rule = OPS[op]
     return rule.output(in_shape, o), rule.params(in_shape, o), rule.state(in_shape, o)
 
@@ -31,12 +31,17 @@ def _shapes(op, in_shape, o):
 def make_step(op, input_shape, index=0, input_grad=True, step_kernel=None, **options):
     """One plan step; options not given take DEFAULT_OPTIONS."""
     o = {**DEFAULT_OPTIONS.get(op, {}), **options}
-    out, params, state = _shapes(op, list(input_shape), o)
+    join = OPS[op].join
+    shapes = [list(s) for s in input_shape] if join else list(input_shape)
+    out, params, state = _shapes(op, shapes, o)
     step = {"index": index, "op": op, "line": None, "column": None,
-            "input_shape": list(input_shape), "output_shape": out, "options": o,
+            "inputs": list(range(index - len(shapes), index)) if join else [index - 1],
+            "input_shape": shapes[0] if join else shapes, "output_shape": out, "options": o,
             "param_shapes": params, "state_shapes": state,
             "params": sum(math.prod(s) for s in params.values()),
             "input_grad": input_grad}
+    if join:
+        step["input_shapes"] = shapes
     if step_kernel:  # the compiler's kernel choice, not conv's kernel option
         step["kernel"] = step_kernel
     return step

@@ -28,6 +28,9 @@ CASES = {
     "batchnorm": [(4, (3, 2, 2), {}), (5, (4,), {})],
     "dropout": [(3, (2, 3, 3), dict(inverted=False)), (3, (6,), dict(inverted=True))],
     "softmax": [(3, (4,), {}), (1, (5,), {})],
+    # joins: input_shape lists one shape per input
+    "add": [(2, [(2, 3, 3), (2, 3, 3)], {}), (3, [(4,), (4,), (4,)], {})],
+    "concat": [(2, [(2, 3, 3), (1, 3, 3), (3, 3, 3)], {}), (3, [(4,), (2,)], {})],
 }
 ELEMENTWISE = ("relu", "sigmoid", "tanh", "step", "leaky_relu", "prelu", "elu", "identity")
 for _op in ELEMENTWISE:
@@ -72,7 +75,9 @@ def test_layer_gradients(op, case):
     layer = build_layer(make_step(op, in_shape, **options), np.float64, np.random.default_rng(7))
     for p in layer.params.values():
         p[...] = rng.uniform(0.5, 1.5, p.shape) * rng.choice([-1, 1], p.shape)
-    x = spread_input(rng, (N, *in_shape))
+    join = "input_shapes" in layer.step
+    xs = [spread_input(rng, (N, *shape)) for shape in (in_shape if join else [in_shape])]
+    x = xs if join else xs[0]
     r = rng.standard_normal((N, *layer.output_shape))
     rng_state = layer.rng.bit_generator.state
 
@@ -89,8 +94,9 @@ def test_layer_gradients(op, case):
     dx = layer.backward(r)
     np.testing.assert_array_equal(r, r_before)  # backward never mutates dout
     analytic = {name: g.copy() for name, g in layer.grads.items()}
-    assert dx.shape == x.shape and dx.dtype == np.float64
-    assert relative_error(dx, numeric_gradient(loss, x)).max() < TOLERANCE
+    for d, x_k in zip(dx if join else [dx], xs):
+        assert d.shape == x_k.shape and d.dtype == np.float64
+        assert relative_error(d, numeric_gradient(loss, x_k)).max() < TOLERANCE
     for name, p in layer.params.items():
         err = relative_error(analytic[name], numeric_gradient(loss, p)).max()
         assert err < TOLERANCE, f"{op}.{name}: relative error {err:.2e}"

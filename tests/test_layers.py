@@ -6,6 +6,7 @@ import pytest
 from netc.runtime.layers import (LAYERS, LayerError, StepNotTrainableError, build_layer,
                                  register)
 
+from netc.spec.ops import OPS
 from plans import make_step, run_conv
 
 CONV_CASES = [  # (N, C, H, W, F, KH, KW, SH, SW, PH, PW)
@@ -194,12 +195,14 @@ def test_softmax_layer_is_stable():
 @pytest.mark.parametrize("op", sorted(LAYERS))
 def test_float32_stays_float32(op):
     shape = (4,) if op in ("affine", "softmax") else (2, 4, 4)
-    layer = build_layer(make_step(op, shape), np.float32, np.random.default_rng(0))
+    join = OPS[op].join
+    layer = build_layer(make_step(op, [shape, shape] if join else shape), np.float32, np.random.default_rng(0))
     x = np.random.default_rng(1).standard_normal((2, *shape)).astype(np.float32)
-    y = layer.forward(x, train=True)
+    y = layer.forward([x, x] if join else x, train=True)
     assert y.dtype == np.float32
     if op != "step":
-        assert layer.backward(np.ones_like(y)).dtype == np.float32
+        dx = layer.backward(np.ones_like(y))
+        assert all(d.dtype == np.float32 for d in (dx if join else [dx]))
         assert all(g.dtype == np.float32 for g in layer.grads.values())
 
 

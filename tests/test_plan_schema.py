@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
 import netc
+from netc.spec import schemas
 
 MODELS = sorted((Path(__file__).parent.parent / "models").glob("*.net"))
 EVERY_OP = """input 3x8x8
@@ -26,7 +26,7 @@ seed 7
 
 @pytest.fixture(scope="module")
 def validator():
-    schema = json.loads(resources.files("netc.spec").joinpath("plan.schema.json").read_text())
+    schema = schemas.load("plan.schema.json")
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 

@@ -92,7 +92,7 @@ def test_layer_forms(text, expected):
     ("input 784\naffine 10 -> relu,\n", 2, 18, "unexpected ','"),
     ("input 784\nseed 1]\n", 2, 7, "unexpected ']'"),
     ("input 784\n  -> relu\n", 1, 1, "directive and cannot be chained"),
-    ("x=1\n", 1, 2, "unexpected '='"),
+    ("x=1\n", 1, 3, "unexpected '1'"),
 ])
 def test_syntax_errors(text, line, column, label):
     with pytest.raises(netc.NetcError) as caught:

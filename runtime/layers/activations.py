@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, NotTrainableError
+from .base import Layer, NotTrainableError, register
 
 
 class StepNotTrainableError(NotTrainableError):
@@ -29,6 +29,7 @@ class _Elementwise(Layer):
         return self._backward(dout, self._saved)
 
 
+@register
 class Relu(_Elementwise):
     op = "relu"
 
@@ -40,6 +41,7 @@ class Relu(_Elementwise):
         return dout * mask
 
 
+@register
 class Sigmoid(_Elementwise):
     op = "sigmoid"
 
@@ -55,6 +57,7 @@ class Sigmoid(_Elementwise):
         return dout * y * (1 - y)
 
 
+@register
 class Tanh(_Elementwise):
     op = "tanh"
 
@@ -66,6 +69,7 @@ class Tanh(_Elementwise):
         return dout * (1 - y * y)
 
 
+@register
 class Step(_Elementwise):
     op = "step"
 
@@ -78,6 +82,7 @@ class Step(_Elementwise):
             "use sigmoid or relu in a network you want to train")
 
 
+@register
 class LeakyRelu(_Elementwise):
     op = "leaky_relu"
 
@@ -89,6 +94,7 @@ class LeakyRelu(_Elementwise):
         return dout * slope
 
 
+@register
 class Elu(_Elementwise):
     op = "elu"
 
@@ -105,6 +111,7 @@ class Elu(_Elementwise):
         return dout * np.where(positive, self.scalar(1), neg + self.scalar(self.options["alpha"]))
 
 
+@register
 class Prelu(_Elementwise):
     """(N, C, H, W) with alpha (C,), or (N, D) with alpha (D,): learned slopes."""
 

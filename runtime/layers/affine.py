@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, register
 
 
+@register
 class Affine(Layer):
     """(N, *in) -> (N, units); 3-D input is flattened in C, H, W order."""
 
@@ -26,6 +27,7 @@ class Affine(Layer):
         return (dout @ self.params["W"].T).reshape(self._x_shape)
 
 
+@register
 class Flatten(Layer):
     """(N, *in) -> (N, prod(in))."""
 

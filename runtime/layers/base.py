@@ -13,6 +13,20 @@ class LayerError(NetcSpecError):
     """A plan step the runtime cannot build (unknown op, bad options)."""
 
 
+# op word -> layer class; spec/ops.py lists the words, tests/test_op_table.py holds the two equal.
+LAYERS: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator: add a layer class under its `op` word, which can be taken only once."""
+    if not cls.op:
+        raise LayerError(f"{cls.__name__} has no op word")
+    if cls.op in LAYERS:
+        raise LayerError(f"op {cls.op!r} is already registered by {LAYERS[cls.op].__name__}")
+    LAYERS[cls.op] = cls
+    return cls
+
+
 class NotTrainableError(NetcRuntimeError):
     """Backward was asked of a layer that has no usable gradient."""
 

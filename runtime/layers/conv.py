@@ -8,7 +8,7 @@ from netc.compiler.kernels import conv_chunk, winograd_fits
 from .. import winograd
 from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
 from ..scratch import Scratch
-from .base import Layer, LayerError
+from .base import Layer, LayerError, register
 
 KERNELS = ("im2col", "winograd")
 
@@ -20,6 +20,7 @@ def chunk_rows(step: dict) -> int:
     return conv_chunk(step)
 
 
+@register
 class Conv(Layer):
     """(N, C, H, W) -> (N, F, OH, OW); W is (F, C, KH, KW), b is (F,).
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, register
 
 
+@register
 class Dropout(Layer):
     """(N, *shape) -> (N, *shape); masks come from the network's Generator."""
 

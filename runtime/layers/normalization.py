@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, register
 
 
+@register
 class BatchNorm(Layer):
     """(N, C, H, W) or (N, D) -> same; gamma, beta, running stats are (C,) or (D,)."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
+from .base import Layer, register
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -14,6 +14,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return y
 
 
+@register
 class Softmax(Layer):
     """(N, K) -> (N, K) probabilities. Training fuses it into the loss instead."""
 
@@ -32,6 +33,7 @@ class Softmax(Layer):
         return y * (dout - np.sum(dout * y, axis=-1, keepdims=True))
 
 
+@register
 class Identity(Layer):
     """(N, *shape) -> (N, *shape), unchanged (the regression output)."""
 

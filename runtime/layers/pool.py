@@ -9,7 +9,7 @@ import numpy as np
 from netc.compiler.kernels import pool_tiles
 
 from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
-from .base import Layer, LayerError
+from .base import Layer, LayerError, register
 
 
 class _Pool(Layer):
@@ -73,6 +73,7 @@ class _Pool(Layer):
         return self._saved
 
 
+@register
 class MaxPool(_Pool):
     op = "maxpool"
     pad_value = -np.inf
@@ -123,6 +124,7 @@ class MaxPool(_Pool):
         return mask * (d / count)
 
 
+@register
 class AvgPool(_Pool):
     op = "avgpool"
     pad_value = 0.0  # padded zeros count towards the mean
