@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 import netc
-from netc.compiler.ops import OPS
+from netc.spec.ops import OPS
 from netc.onnx import OPSETS
 from netc.onnx.importer import import_onnx, network_of
 from onnx_helpers import (MODEL_FILES, TOLERANCE, network_for, network_only, run_onnx, sample_inputs,
@@ -40,6 +40,12 @@ OP_NETWORKS = [
     ("batchnorm", "input 6\nbatchnorm"),
     ("dropout", "input 2x3x3\ndropout 0.3"),   # the book's: x * 0.7 at inference
     ("dropout", "input 6\ndropout 0.4 inverted=true"),
+    ("add", "input 2x6x6\nx = conv 3x3x3 pad=1 -> relu\ny = x -> conv 3x3x3 pad=1 -> batchnorm\n"
+            "add x y -> relu -> pool 2 -> affine 4 -> softmax"),
+    ("add", "input 4\na = affine 3\nb = input -> affine 3 -> tanh\nc = input -> affine 3\nadd a b c"),
+    ("concat", "input 2x6x6\nz = conv 4x3x3 pad=1 -> relu\na = z -> conv 2x1x1\nb = z -> avgpool 3 stride=1 pad=1\n"
+               "concat a b -> affine 3"),
+    ("concat", "input 5\nh = affine 4 -> prelu\nconcat h input -> dropout 0.5 -> affine 2 -> identity"),
     ("softmax", "input 5\naffine 4 -> softmax"),
     ("identity", "input 5\naffine 2 -> identity"),
 ]

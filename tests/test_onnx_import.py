@@ -57,8 +57,19 @@ def test_netc_import_writes_files_that_match_onnx_runtime(fixture, tmp_path):
     np.testing.assert_allclose(network.predict(x), run_onnx(source, x), **TOLERANCE)
 
 
+RESIDUAL = """\
+network torch_residual
+input 1x8x8
+x0 = conv 8x3x3 pad=1 -> relu
+x1 = x0 -> conv 8x3x3 pad=1 -> relu -> conv 8x3x3 pad=1
+add x0 x1 -> relu -> pool 2 -> flatten -> affine 5 -> softmax
+"""
+
+
 def test_graph_fixtures_keep_their_joins():
-    residual = import_onnx(FIXTURES / "torch_residual.onnx").plan
+    residual = import_onnx(FIXTURES / "torch_residual.onnx")
+    assert residual.text == RESIDUAL   # PyTorch folded each batch norm into its convolution
+    residual = residual.plan
     branches = import_onnx(FIXTURES / "torch_branches.onnx").plan
     add, = [s for s in residual.layers if s["op"] == "add"]
     concat, = [s for s in branches.layers if s["op"] == "concat"]

@@ -13,6 +13,7 @@ import numpy as np
 
 import netc
 from netc.errors import NetcError
+from netc.spec.ops import WORDS
 
 from .export import MARK
 from .reader import OnnxGraph, f32, load_model
@@ -373,7 +374,7 @@ SUPPORTED = sorted(set(HANDLERS) - {"Greater", "Cast", "Mul"}) + \
 
 
 def _usable_name(name: str, output: str) -> bool:
-    return bool(_NAME.match(name)) and name not in _RESERVED and name != output and name not in netc_ops()
+    return bool(_NAME.match(name)) and name not in _RESERVED and name != output and name not in WORDS
 
 
 def _tensor_names(layers: list[Layer], output: str) -> dict[int, str]:
@@ -392,16 +393,6 @@ def _tensor_names(layers: list[Layer], output: str) -> dict[int, str]:
         names[i] = f"x{counter}"
         taken.add(names[i])
     return names
-
-
-def netc_alias(word: str) -> str:
-    from netc.compiler.ops import ALIASES
-    return ALIASES.get(word, word)
-
-
-def netc_ops() -> set[str]:
-    from netc.compiler.ops import ALIASES, OPS
-    return set(OPS) | set(ALIASES)
 
 
 def document(name: str, input_shape, layers: list[Layer], output: str) -> dict:
@@ -428,7 +419,7 @@ def _network_name(model, given: str | None, path: str | None) -> str:
 def _check_against_onnx(g: OnnxGraph, plan, layers: list[Layer]) -> None:
     """netc's shapes must be ONNX's: a ceil_mode pool or a misread attribute shows here."""
     ops = [step["op"] for step in plan.layers]
-    expected = [netc_alias(layer.spec["type"]) for layer in layers]
+    expected = [WORDS[layer.spec["type"]] for layer in layers]
     if ops != expected:   # the .net text must compile to the layers in the model's order
         raise g.error(f"the imported network compiles to steps {ops}, not {expected}")
     for step, layer in zip(plan.layers, layers):
