@@ -18,7 +18,7 @@ def train(source=None, **options):
 
 
 def export_onnx(plan, network_or_weights, path=None, opset: int = 17):
-    """Write a plan with its weights (Network, Model, dict or weights file) as an
-    ONNX model; returns the onnx.ModelProto. Needs `pip install 'netc[onnx]'`."""
+    """Write a plan with its weights (Network, Model, dict, weights file, or None:
+    the plan's own) as an ONNX model; returns the onnx.ModelProto. Needs `pip install 'netc[onnx]'`."""
     from netc.onnx import export_onnx as _export
     return _export(plan, network_or_weights, path, opset)

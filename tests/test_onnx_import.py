@@ -184,3 +184,23 @@ def test_netc_export_then_run_the_file_with_onnx_runtime(tmp_path):
     load_weights(BOOK_PARAMS / "simpleconv.npz", network)
     x = sample_inputs(plan.input_shape, 3)
     np.testing.assert_allclose(run_onnx(out, x), network.predict(x), **TOLERANCE)
+
+
+def test_export_import_run_on_the_command_line_gives_the_books_numbers(tmp_path):
+    """threelayer.net's weights are written in the file: no --weights needed to export."""
+    from helpers import MODELS
+    assert netc_("export", MODELS / "threelayer.net", "-o", tmp_path / "t.onnx").exit_code == 0
+    assert netc_("import", tmp_path / "t.onnx").exit_code == 0
+    assert (tmp_path / "t.net").read_text() == ("network threelayer\ninput 2\n"
+                                                "affine 3 -> sigmoid -> affine 2 -> sigmoid -> affine 2 -> identity\n")
+    result = netc_("run", tmp_path / "t.net", "--weights", tmp_path / "t.npz", "--input", "1.0,0.5")
+    assert result.exit_code == 0 and result.output == "0.31682708 0.69627909\n"
+
+
+def test_export_checks_the_weights_against_the_plan(tmp_path):
+    plan = netc.compile("input 4\naffine 3 -> softmax\n")
+    arrays = {"0.affine.W": np.ones((3, 4)), "0.affine.b": np.zeros(3)}
+    with pytest.raises(netc.NetcError, match=r"array '0.affine.W' has shape \[3, 4\], the plan needs \[4, 3\]"):
+        netc.export_onnx(plan, arrays, tmp_path / "m.onnx")
+    with pytest.raises(netc.NetcError, match="no array '0.affine.b' for layer 0 'affine'"):
+        netc.export_onnx(plan, {"0.affine.W": np.ones((4, 3))}, tmp_path / "m.onnx")

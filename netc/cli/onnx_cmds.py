@@ -12,7 +12,8 @@ OUT_FILE = click.Path(dir_okay=False, path_type=Path)
 
 @click.command("export")
 @click.argument("file", type=FILE)
-@weights_option(required=True)
+@weights_option(help="A netc checkpoint, a run folder, or a W1/b1 .npz (default: the weights the file "
+                     "gives, else the seed's initialisation).")
 @click.option("-o", "--output", "out", type=OUT_FILE, help="The .onnx file to write (default: FILE with .onnx).")
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset to write (13-21).")
 def export(file, weights, out, opset):

@@ -19,7 +19,8 @@ def require_onnx():
 
 
 def export_onnx(plan, network_or_weights, path=None, opset: int = DEFAULT_OPSET):
-    """Write `plan` with its weights as an ONNX model at `path`; returns the ModelProto."""
+    """Write `plan` with its weights (a Network, a Model, a dict by netc name, a
+    weights file, or None for the plan's own) as an ONNX model at `path`; returns the ModelProto."""
     from .export import export_onnx as _export
     return _export(plan, network_or_weights, path, opset)
 

@@ -145,14 +145,18 @@ def _resolve_plan(plan):
 
 
 def _arrays(plan, network_or_weights) -> dict[str, np.ndarray]:
-    """Parameters and state by netc name, from a Network, a Model, a dict or a weights file."""
+    """Parameters and state by netc name, from a Network, a Model, a dict or a
+    weights file; None: the plan's own (literal weights, else the seed's initialisation)."""
+    from netc.runtime.network import Network
+    if network_or_weights is None:
+        network = Network(plan.data)
+        return {**network.params, **network.state}
     source = getattr(network_or_weights, "network", network_or_weights)
     if hasattr(source, "params") and hasattr(source, "state"):
         return {**source.params, **source.state}
     if isinstance(source, dict):
         return source
     from netc.runtime.checkpoint import load_weights
-    from netc.runtime.network import Network
     from netc.training import weights_path
     network = Network(plan.data)
     load_weights(weights_path(source), network)
@@ -160,14 +164,16 @@ def _arrays(plan, network_or_weights) -> dict[str, np.ndarray]:
 
 
 def _step_weights(step, arrays) -> dict[str, np.ndarray]:
-    names = [*(step.get("param_shapes") or {}), *(step.get("state_shapes") or {})]
+    shapes = {**(step.get("param_shapes") or {}), **(step.get("state_shapes") or {})}
     found = {}
-    for key in names:
+    for key, shape in shapes.items():
         full = f"{step['index']}.{step['op']}.{key}"
         if full not in arrays:
             raise NetcDataError(f"no array {full!r} for layer {step['index']} '{step['op']}'",
                                 hint="pass the network's checkpoint (netc train writes one)")
         found[key] = np.asarray(arrays[full], np.float32)
+        if list(found[key].shape) != list(shape):
+            raise NetcDataError(f"array {full!r} has shape {list(found[key].shape)}, the plan needs {list(shape)}")
     return found
 
 
