@@ -23,6 +23,7 @@ def resolve_inputs(layers: list[dict], locate, reserved) -> tuple[list[list[int]
     """([input indices] per layer, errors). A layer without `inputs` reads the
     layer before it (the first one the network's input)."""
     errors, defined, read, inputs = [], {}, set(), []
+    misnamed = set()     # layers whose name was refused: "never read" would only repeat that
     later = {layer["name"]: i for i, layer in enumerate(layers) if "name" in layer}
     for index, layer in enumerate(layers):
         names = layer.get("inputs")
@@ -48,6 +49,7 @@ def resolve_inputs(layers: list[dict], locate, reserved) -> tuple[list[list[int]
         name = layer.get("name")
         if name is not None:
             at = _where(locate, ("layers", index, "name"))
+            misnamed.add(index)
             if name in defined or name == INPUT:
                 first = layers[defined[name]] if name in defined else None
                 errors.append(NetcSpecError(
@@ -60,8 +62,9 @@ def resolve_inputs(layers: list[dict], locate, reserved) -> tuple[list[list[int]
                                             hint=f"e.g. '{name}_out' or 'h1'", **at))
             else:
                 defined[name] = index
+                misnamed.discard(index)
     for index, layer in enumerate(layers[:-1]):
-        if index in read:
+        if index in read or index in misnamed:
             continue
         if "name" in layer:
             errors.append(NetcSpecError(f"'{layer['name']}' is defined but never read",

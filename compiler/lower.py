@@ -300,9 +300,12 @@ def _lower_chain(low: Lowerer, chain: Chain, layers: list, tensors: set) -> None
                           f"write e.g. 'z = {cmd.name} x y' on a line of its own, then 'z -> ...'")
                 continue
             layers.append(low.layer(cmd, len(layers)))
+        elif cmd.name in tensors:
+            low.error(cmd.pos, f"'{cmd.name}' is a tensor: a chain reads a tensor only at its start",
+                      f"start a new line with '{cmd.name} -> ...', or join it: 'add {cmd.name} ...'")
         elif position == 0 and source is None and not (cmd.args or cmd.options):
             low.error(cmd.pos, f"unknown layer, directive or tensor '{cmd.name}'",
-                      did_you_mean(cmd.name, KNOWN_NAMES + sorted(tensors)))
+                      did_you_mean(cmd.name, set(KNOWN_NAMES) | tensors | {INPUT}))
         else:
             low.error(cmd.pos, f"unknown layer or directive '{cmd.name}'", did_you_mean(cmd.name, KNOWN_NAMES))
     if len(layers) == first:

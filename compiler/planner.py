@@ -120,14 +120,14 @@ class Planner:
             return
         # A join: name both sides, their shapes and the lines that made them.
         names = layer.get("inputs") or []
-        sides = []
+        sides, shown = [], []
         for k in problem.inputs:
             source = inputs[k]
-            name = names[k] if k < len(names) else "input"
+            shown.append(names[k] if k < len(names) else "input")
             made = self.document["layers"][source].get("line") if source != INPUT_INDEX else None
-            sides.append(f"{name} is {_shape_text(shapes[k])}" + (f" (line {made})" if made else ""))
+            sides.append(f"{shown[-1]} is {_shape_text(shapes[k])}" + (f" (line {made})" if made else ""))
         self.error(NetcShapeError, ("layers", index),
-                   f"{layer['type']}: {sides[0]} but {sides[1]}", problem.hint)
+                   f"{layer['type']}: {sides[0]} but {sides[1]}", problem.hint.format(*shown))
 
     def check_literal(self, index, layer, param_shapes, literal):
         for name, value in literal.items():

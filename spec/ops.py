@@ -130,12 +130,18 @@ def _vector_only(shape, o):
 
 
 def _add_out(shapes, o):
+    first = shapes[0]
     for i, shape in enumerate(shapes[1:], 1):
-        if list(shape) != list(shapes[0]):
-            raise ShapeProblem("inputs differ in shape", "add needs equal shapes: drop the stride, or "
-                               "project the smaller side with a 1x1 conv (conv Fx1x1 stride=S)",
-                               inputs=(0, i))
-    return list(shapes[0])
+        if list(shape) != list(first):
+            # {0}, {1}: the planner puts in the two inputs' names
+            big, small = ("{0}", shape) if prod(first) >= prod(shape) else ("{1}", first)
+            hint = "add needs equal shapes"
+            if len(shape) == len(first) == 3 and min(first[1], shape[1]) > 0:
+                stride = max(first[1], shape[1]) // min(first[1], shape[1])
+                hint += (f": drop the stride, or project {big} with a 1x1 conv: "
+                         f"'{big} -> conv {small[0]}x1x1" + (f" stride={stride}'" if stride > 1 else "'"))
+            raise ShapeProblem("inputs differ in shape", hint, inputs=(0, i))
+    return list(first)
 
 
 def _concat_out(shapes, o):

@@ -25,16 +25,22 @@ def _kernel(step) -> str:
     return step["kernel"]
 
 
+def _reads(step, steps) -> str:
+    """What a step reads: `input`, a step number, or a tensor's name."""
+    return ", ".join("input" if i < 0 else steps[i].get("name") or str(i) for i in step["inputs"])
+
+
 def summary_table(plan) -> str:
-    """One row per step: what it is, its output, parameters, FLOPs, kernel."""
-    rows = [("#", "layer", "line", "output", "params", "FLOPs", "kernel")]
+    """One row per step: what it is and reads, its output, parameters, FLOPs, kernel."""
+    rows = [("#", "layer", "line", "reads", "output", "params", "FLOPs", "kernel")]
     for step in plan.layers:
-        rows.append((str(step["index"]), step["op"], str(step["line"] or ""), _shape(step["output_shape"]),
-                     f"{step['params']:,}", f"{step['flops']:,}", _kernel(step)))
-    rows.append(("", "total", "", _shape(plan.output_shape), f"{plan.total_params:,}",
+        op = step["op"] + (f" -> {step['name']}" if step.get("name") else "")
+        rows.append((str(step["index"]), op, str(step["line"] or ""), _reads(step, plan.layers),
+                     _shape(step["output_shape"]), f"{step['params']:,}", f"{step['flops']:,}", _kernel(step)))
+    rows.append(("", "total", "", "", _shape(plan.output_shape), f"{plan.total_params:,}",
                  f"{plan.total_flops:,}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {0, 4, 5}
+    right = {0, 5, 6}
     lines = []
     for n, row in enumerate(rows):
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
