@@ -207,3 +207,8 @@ def test_export_checks_the_weights_against_the_plan(tmp_path):
         netc.export_onnx(plan, arrays, tmp_path / "m.onnx")
     with pytest.raises(netc.NetcError, match="no array '0.affine.b' for layer 0 'affine'"):
         netc.export_onnx(plan, {"0.affine.W": np.ones((4, 3))}, tmp_path / "m.onnx")
+
+
+def test_a_node_without_a_name_goes_by_its_output():
+    model = make_model([helper.make_node("Floor", ["x"], ["y"])], [3], [3])
+    assert "error: the Floor node making 'y': op type Floor has no netc layer" in _error(model)

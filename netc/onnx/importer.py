@@ -14,7 +14,7 @@ from netc.errors import NetcError
 from netc.spec.ops import WORDS
 
 from .nodes import Importer, Layer, netc_mark
-from .reader import OnnxGraph, load_model
+from .reader import OnnxGraph, describe, load_model
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _RESERVED = {"input", "true", "false", *DIRECTIVES, *WORDS}   # words a tensor may not be named
@@ -80,7 +80,7 @@ def _check_against_onnx(g: OnnxGraph, plan, layers: list[Layer]) -> None:
     for step, layer in zip(plan.layers, layers):
         onnx_shape = g.shapes.get(layer.tensor)
         if onnx_shape is not None and tuple(step["output_shape"]) != onnx_shape:
-            raise g.error(f"node '{layer.node.name}' ({layer.node.op_type}): netc's {step['op']} gives "
+            raise g.error(f"{describe(layer.node)}: netc's {step['op']} gives "
                           f"{step['output_shape']}, ONNX says {list(onnx_shape)}",
                           hint="ceil_mode pooling and other size rules netc lacks cannot be imported")
 

@@ -10,7 +10,7 @@ from math import prod
 import numpy as np
 
 from .export import MARK
-from .reader import OnnxGraph, f32
+from .reader import OnnxGraph, describe, f32
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Importer:
     # -- helpers ---------------------------------------------------------------
 
     def error(self, node, message, hint=None):
-        return self.g.error(f"node '{node.name}' ({node.op_type}): {message}", hint)
+        return self.g.error(f"{describe(node)}: {message}", hint)
 
     def read(self, node, i: int = 0) -> int:
         name = node.input[i]

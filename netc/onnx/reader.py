@@ -17,6 +17,13 @@ def f32(value) -> float:
     return float(str(np.float32(value)))
 
 
+def describe(node) -> str:
+    """node 'NAME' (OpType); a node without a name goes by its first output."""
+    if node.name:
+        return f"node '{node.name}' ({node.op_type})"
+    return f"the {node.op_type} node making '{node.output[0]}'"
+
+
 class OnnxGraph:
     """One model's main graph, ready to walk node by node."""
 
@@ -59,7 +66,7 @@ class OnnxGraph:
     def shape(self, name: str, node=None) -> tuple:
         shape = self.shapes.get(name)
         if shape is None:
-            where = f"node '{node.name}' ({node.op_type})" if node is not None else f"tensor '{name}'"
+            where = describe(node) if node is not None else f"tensor '{name}'"
             raise self.error(f"{where}: the shape of '{name}' is not known",
                              hint="export the model with a fixed input size (only the batch axis may vary)")
         return shape
