@@ -212,3 +212,10 @@ def test_export_checks_the_weights_against_the_plan(tmp_path):
 def test_a_node_without_a_name_goes_by_its_output():
     model = make_model([helper.make_node("Floor", ["x"], ["y"])], [3], [3])
     assert "error: the Floor node making 'y': op type Floor has no netc layer" in _error(model)
+
+
+def test_a_reshape_that_folds_the_batch_is_refused():
+    model = make_model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="fold")], [2, 3, 3], [9])
+    model.graph.initializer.append(numpy_helper.from_array(np.array([-1, 9], np.int64), "shape"))
+    assert ("node 'fold' (Reshape): reshapes a batch of [2, 2, 3, 3] to [4, 9]; netc reshapes only to "
+            "(N, features)" in _error(model))

@@ -11,6 +11,7 @@ import numpy as np
 
 from .export import MARK
 from .reader import OnnxGraph, describe, f32
+from .shapes import reshaped, shape_only_nodes
 
 
 @dataclass
@@ -276,11 +277,16 @@ class Importer:
             self.add(node, {"type": "flatten"})
 
     def reshape(self, node):
-        shape, target = self.shape(node), self.g.constant(node.input[1], node, "the shape")
-        out = self.g.shapes.get(node.output[0])
-        if len(target) != 2 or out != (prod(shape),):
-            raise self.error(node, f"reshapes {list(shape)} to {target.tolist()}; netc reshapes only to "
-                             "(batch, features)", hint="flatten to two axes, e.g. torch.flatten(x, 1)")
+        shape = self.shape(node)
+        try:   # two batch sizes: a reshape that folds the batch into the features shows
+            results = [reshaped(self.g.onnx, self.g.model, node, self.g.shapes, self.g.constants, batch)
+                       for batch in (2, 3)]
+        except Exception as exc:   # numpy's and onnx's reference evaluator's errors alike
+            raise self.error(node, f"cannot work out its target shape ({exc})") from None
+        if results != [(2, prod(shape)), (3, prod(shape))]:
+            raise self.error(node, f"reshapes a batch of {list((2, *shape))} to {list(results[0])}; "
+                             "netc reshapes only to (N, features)",
+                             hint="flatten to two axes, e.g. torch.flatten(x, 1)")
         if len(shape) == 1:
             self.alias(node)
         else:
@@ -313,8 +319,10 @@ class Importer:
     # -- the walk --------------------------------------------------------------
 
     def run(self) -> list[Layer]:
-        for node in self.g.graph.node:
-            HANDLERS.get(node.op_type, Importer.unsupported)(self, node)
+        shape_only = shape_only_nodes(self.g.graph)
+        for position, node in enumerate(self.g.graph.node):
+            if position not in shape_only or node.op_type == "Constant":
+                HANDLERS.get(node.op_type, Importer.unsupported)(self, node)
         if self.values.get(self.g.output) != len(self.layers) - 1 or not self.layers:
             raise self.g.error(f"the output '{self.g.output}' is not the last layer computed; "
                                "netc's network output is its last step")
