@@ -11,6 +11,7 @@ import pytest
 import netc
 from netc.spec.ops import OPS
 from netc.onnx import OPSETS
+from netc.onnx.export import EMITTERS
 from netc.onnx.importer import import_onnx, network_of
 from onnx_helpers import (MODEL_FILES, TOLERANCE, network_for, network_only, run_onnx, sample_inputs,
                           steps_without_positions)
@@ -51,7 +52,8 @@ OP_NETWORKS = [
 ]
 
 
-def test_every_op_has_an_export_case():
+def test_every_op_has_an_emitter_and_an_export_case():
+    assert set(OPS) == set(EMITTERS) | {op for op in OPS if OPS[op].join}
     assert set(OPS) <= {op for op, _ in OP_NETWORKS}
 
 

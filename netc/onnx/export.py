@@ -11,6 +11,7 @@ import numpy as np
 
 import netc
 from netc.errors import NetcDataError, NetcError
+from netc.spec.ops import OPS
 
 from . import DEFAULT_OPSET, OPSETS, require_onnx
 
@@ -110,7 +111,8 @@ def _simple(op_type, **fixed):
     return emit
 
 
-def _joined(g, s, x, w, out, name, doc, inputs):
+def _joined(g, s, inputs, out, name, doc):
+    """The steps that read several tensors (graphs)."""
     if s["op"] == "concat":
         return g.node("Concat", inputs, out, name, doc, axis=1)
     return g.node("Add" if len(inputs) == 2 else "Sum", inputs, out, name, doc)
@@ -134,7 +136,6 @@ EMITTERS = {
     "softmax": _simple("Softmax", axis=-1),
     "identity": _simple("Identity"),
 }
-JOINS = ("add", "concat")   # steps with several inputs (graphs)
 
 
 def _resolve_plan(plan):
@@ -197,8 +198,8 @@ def build_model(plan, arrays: dict, opset: int = DEFAULT_OPSET):
         # A named step keeps its name, so that import can give it back.
         out = OUTPUT if index == len(steps) - 1 else step.get("name") or name
         doc = mark(index, op)
-        if op in JOINS:
-            outputs[index] = _joined(g, step, None, None, out, name, doc, reads)
+        if OPS[op].join:
+            outputs[index] = _joined(g, step, reads, out, name, doc)
         else:
             outputs[index] = EMITTERS[op](g, step, reads[0], _step_weights(step, arrays), out, name, doc)
     graph = onnx.helper.make_graph(g.nodes, plan.name, [_value_info(onnx, INPUT, plan.input_shape)],
