@@ -151,3 +151,11 @@ def test_the_serving_example_in_the_docs_runs(tmp_path, monkeypatch, capsys):
     expected = network_for(plan).predict(data.x_test[:20]).argmax(axis=1)
     assert printed.strip() == str(expected)
     assert (expected == data.t_test[:20]).mean() >= 0.9
+
+
+def test_a_tensor_named_output_does_not_clash_with_the_models_output(tmp_path):
+    plan = netc.compile("network clash\ninput 3\noutput = affine 3\nadd output input -> softmax\n")
+    _, path, _, x, ours = _export_and_compare(plan, tmp_path)
+    imported = import_onnx(path)
+    assert imported.text == "network clash\ninput 3\nx0 = affine 3\nadd x0 input -> softmax\n"
+    np.testing.assert_allclose(network_of(imported).predict(x), ours, **TOLERANCE)

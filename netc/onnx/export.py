@@ -195,8 +195,10 @@ def build_model(plan, arrays: dict, opset: int = DEFAULT_OPSET):
         index, op = step["index"], step["op"]
         reads = [outputs[i] for i in step.get("inputs", [index - 1])]
         name = f"{index}.{op}"
-        # A named step keeps its name, so that import can give it back.
-        out = OUTPUT if index == len(steps) - 1 else step.get("name") or name
+        # A named step keeps its name, so that import can give it back
+        # (but the graph's output tensor is called `output`, whatever a step is called).
+        named = step.get("name") if step.get("name") != OUTPUT else None
+        out = OUTPUT if index == len(steps) - 1 else named or name
         doc = mark(index, op)
         if OPS[op].join:
             outputs[index] = _joined(g, step, reads, out, name, doc)
