@@ -129,7 +129,10 @@ def test_an_unsupported_op_names_the_node_its_type_and_the_supported_ones(tmp_pa
     ("Conv", {"group": 2}, "grouped convolution (group=2) is not supported"),
     ("Conv", {"dilations": [2, 2]}, "dilated windows are not supported"),
     ("AveragePool", {"pads": [1, 1, 1, 1]}, "averages that leave padded cells out (count_include_pad=0)"),
-    ("MaxPool", {"ceil_mode": 1, "strides": [2, 2]}, "ceil_mode=1 rounds the output height up"),
+    ("MaxPool", {"ceil_mode": 1, "strides": [2, 2]},
+     "output height: (5 + 2*0 - 2)/2 + 1 = 2.5, which ONNX rounds up; netc's windows must fit exactly"),
+    ("Conv", {"strides": [3, 3], "pads": [1, 1, 1, 1]},
+     "output height: (5 + 2*1 - 3)/3 + 1 = 2.33333, which ONNX rounds down"),
 ])
 def test_what_netc_cannot_express_is_a_clear_error(node, attributes, message):
     W = np.ones((2, 2 // attributes.get("group", 1), 3, 3))

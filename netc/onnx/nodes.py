@@ -82,7 +82,7 @@ class Importer:
         names = [n for n in node.input if n]
         return [n for n in names if n not in self.g.constants], [n for n in names if n in self.g.constants]
 
-    def windows(self, node, attributes, default_stride) -> dict:
+    def windows(self, node, attributes, default_stride, default_window=None) -> dict:
         """stride and pad options; ONNX pads must be the same on both sides of an axis."""
         if any(d != 1 for d in attributes.get("dilations", [])):
             raise self.error(node, "dilated windows are not supported by netc")
@@ -94,6 +94,7 @@ class Importer:
         if len(pads) != 4 or pads[:2] != pads[2:]:
             raise self.error(node, f"pads {pads} differ between the two sides of an axis; "
                              "netc pads both sides alike")
+        self.windows_fit(node, attributes.get("kernel_shape") or default_window, attributes)
         options = {}
         stride = _pair(attributes.get("strides"), [1, 1])
         if stride != list(default_stride):
@@ -120,7 +121,7 @@ class Importer:
         b = (self.g.constant(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2]
              else np.zeros(F, np.float32))
         spec = {"type": "conv", "filters": int(F), "kernel": [int(KH), int(KW)],
-                **self.windows(node, a, [1, 1])}
+                **self.windows(node, a, [1, 1], [KH, KW])}
         self.add(node, spec, W=W, b=b)
 
     def pool(self, node, kind: str):
@@ -134,19 +135,19 @@ class Importer:
             raise self.error(node, "averages that leave padded cells out (count_include_pad=0); "
                              "netc's average pooling counts them",
                              hint="export with count_include_pad=True, or without padding")
-        if a.get("ceil_mode", 0):
-            self.floor_equals_ceil(node, window, a)
         self.add(node, {"type": "pool" if kind == "maxpool" else kind, "window": window, **options})
 
-    def floor_equals_ceil(self, node, window, a):
-        """ceil_mode=1 is netc's rule only where every window fits exactly."""
+    def windows_fit(self, node, window, a):
+        """ONNX rounds a window count down (up with ceil_mode=1); netc's windows
+        must fit exactly, so the two agree only then."""
         _, *sizes = self.shape(node)
         strides, pads = _pair(a.get("strides"), [1, 1]), list(a.get("pads", [0, 0, 0, 0]))
+        rounds = "up" if a.get("ceil_mode", 0) else "down"
         for axis, size, k, s, p in zip(("height", "width"), sizes, window, strides, pads):
             if (size + 2 * p - k) % s:
-                raise self.error(node, f"ceil_mode=1 rounds the output {axis} up: ({size} + 2*{p} - {k})/{s} "
-                                 "is not whole, and netc's windows must fit exactly",
-                                 hint="pad the input so that the windows fit, or use ceil_mode=0")
+                raise self.error(node, f"output {axis}: ({size} + 2*{p} - {k})/{s} + 1 = {(size + 2 * p - k) / s + 1:g}, "
+                                 f"which ONNX rounds {rounds}; netc's windows must fit exactly",
+                                 hint="change the padding or the input size so that the windows fit")
 
     def global_average_pool(self, node):
         _, H, W = self.shape(node)
