@@ -212,6 +212,13 @@ def test_export_checks_the_weights_against_the_plan(tmp_path):
         netc.export_onnx(plan, {"0.affine.W": np.ones((4, 3))}, tmp_path / "m.onnx")
 
 
+def test_an_integer_input_is_refused():
+    model = make_model([helper.make_node("Relu", ["x"], ["y"])], [3], [3])
+    model.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
+    model.graph.output[0].type.tensor_type.elem_type = TensorProto.UINT8
+    assert "error: the input 'x' holds uint8; netc networks take real numbers" in _error(model)
+
+
 def test_a_node_without_a_name_goes_by_its_output():
     model = make_model([helper.make_node("Floor", ["x"], ["y"])], [3], [3])
     assert "error: the Floor node making 'y': op type Floor has no netc layer" in _error(model)

@@ -39,6 +39,11 @@ class OnnxGraph:
             raise self.error(f"the model has {len(inputs)} inputs and {len(graph.output)} outputs; "
                              "netc networks have one of each")
         self.input, self.output = inputs[0].name, graph.output[0].name
+        TensorProto = self.onnx.TensorProto
+        if inputs[0].type.tensor_type.elem_type not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
+            kind = TensorProto.DataType.Name(inputs[0].type.tensor_type.elem_type).lower()
+            raise self.error(f"the input '{self.input}' holds {kind}; netc networks take real numbers",
+                             hint="export the model with a float input")
         self.consumers: dict[str, list] = defaultdict(list)
         for node in graph.node:
             for name in node.input:
