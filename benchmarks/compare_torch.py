@@ -24,29 +24,70 @@ import netc
 from netc.bench import Runner, blas_info, thread_limit
 
 
+def _linear(nn, s, o):
+    flat = [nn.Flatten()] if len(s["input_shape"]) > 1 else []
+    return nn.Sequential(*flat, nn.Linear(math.prod(s["input_shape"]), o["units"]))
+
+
+def _batchnorm(nn, s, o):
+    # netc's momentum weighs the running value; PyTorch's weighs the batch
+    norm = nn.BatchNorm2d if len(s["input_shape"]) == 3 else nn.BatchNorm1d
+    return norm(s["input_shape"][0], eps=o["eps"], momentum=1 - o["momentum"])
+
+
+# op -> (torch.nn, step, options) -> module; tests/test_op_table.py holds the keys
+# equal to the op table's, less UNTRANSLATED.
+TRANSLATIONS = {
+    "conv": lambda nn, s, o: nn.Conv2d(s["input_shape"][0], o["filters"], o["kernel"], o["stride"], o["pad"]),
+    "maxpool": lambda nn, s, o: nn.MaxPool2d(o["window"], o["stride"], o["pad"]),
+    "avgpool": lambda nn, s, o: nn.AvgPool2d(o["window"], o["stride"], o["pad"], count_include_pad=True),
+    "affine": _linear,
+    "flatten": lambda nn, s, o: nn.Flatten(),
+    "relu": lambda nn, s, o: nn.ReLU(),
+    "sigmoid": lambda nn, s, o: nn.Sigmoid(),
+    "tanh": lambda nn, s, o: nn.Tanh(),
+    "leaky_relu": lambda nn, s, o: nn.LeakyReLU(o["alpha"]),
+    "elu": lambda nn, s, o: nn.ELU(o["alpha"]),
+    "prelu": lambda nn, s, o: nn.PReLU(s["input_shape"][0] if len(s["input_shape"]) == 3
+                                       else math.prod(s["input_shape"]), o["init"]),
+    "batchnorm": _batchnorm,
+    "dropout": lambda nn, s, o: nn.Dropout(o["ratio"]),
+    "add": lambda nn, s, o: None,       # joins are done by the graph module itself
+    "concat": lambda nn, s, o: None,
+    "softmax": lambda nn, s, o: nn.Identity(),   # the loss takes logits
+    "identity": lambda nn, s, o: nn.Identity(),
+}
+UNTRANSLATED = {"step": "it has no gradient, so no network with it trains"}
+
+
 def torch_model(plan, torch):
-    """The plan's layers as a torch.nn.Sequential (softmax left to the loss)."""
-    nn, layers = torch.nn, []
-    for step in plan["layers"]:
-        op, o, shape = step["op"], step["options"], step["input_shape"]
-        if op == "conv":
-            layers.append(nn.Conv2d(shape[0], o["filters"], o["kernel"], o["stride"], o["pad"]))
-        elif op == "maxpool":
-            layers.append(nn.MaxPool2d(o["window"], o["stride"], o["pad"]))
-        elif op == "avgpool":
-            layers.append(nn.AvgPool2d(o["window"], o["stride"], o["pad"], count_include_pad=True))
-        elif op == "affine":
-            layers += [nn.Flatten()] if len(shape) > 1 else []
-            layers.append(nn.Linear(math.prod(shape), o["units"]))
-        elif op == "flatten":
-            layers.append(nn.Flatten())
-        elif op == "dropout":
-            layers.append(nn.Dropout(o["ratio"]))
-        elif op in ("relu", "sigmoid", "tanh"):
-            layers.append({"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[op]())
-        elif op != "softmax":
-            raise SystemExit(f"compare_torch: no PyTorch translation for {op!r}")
-    return nn.Sequential(*layers)
+    """The plan's steps as a torch module that runs the same graph."""
+    nn = torch.nn
+
+    class Graph(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = plan["layers"]
+            modules = []
+            for step in self.steps:
+                if step["op"] not in TRANSLATIONS:
+                    raise SystemExit(f"compare_torch: no PyTorch translation for {step['op']!r}")
+                modules.append(TRANSLATIONS[step["op"]](nn, step, step["options"]) or nn.Identity())
+            self.layers = nn.ModuleList(modules)
+
+        def forward(self, x):
+            values = {-1: x}
+            for step, module in zip(self.steps, self.layers):
+                inputs = [values[i] for i in step["inputs"]]
+                if step["op"] == "add":
+                    values[step["index"]] = sum(inputs[1:], inputs[0])
+                elif step["op"] == "concat":
+                    values[step["index"]] = torch.cat(inputs, dim=1)
+                else:
+                    values[step["index"]] = module(inputs[0])
+            return values[len(self.steps) - 1]
+
+    return Graph()
 
 
 class TorchRunner:

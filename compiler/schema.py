@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from netc.spec import ops
-from netc.spec.schemas import plan_schema, spec_schema
+from netc.spec.schemas import _branch_properties, plan_schema, spec_schema
 
 
 def load(name: str = "netc.schema.json") -> dict:
@@ -19,14 +19,6 @@ def _resolve(node: dict) -> dict:
     if ref:
         return load()["$defs"][ref.rsplit("/", 1)[1]]
     return node
-
-
-def _branches(definition: dict, key: str):
-    """(values, then-schema) for each `if key in values then ...` branch."""
-    for branch in definition.get("allOf", []):
-        cond = branch["if"]["properties"][key]
-        values = cond.get("enum") or [cond["const"]]
-        yield values, _resolve(branch["then"])
 
 
 def layer_types() -> list[str]:
@@ -45,10 +37,7 @@ def _properties(kind: str, type_: str) -> dict:
     if kind != "optimizer":
         return _resolve(load()["$defs"][kind])["properties"]
     # An optimizer's options depend on its type: one if/then branch per type.
-    for values, then in _branches(load()["$defs"][kind], "type"):
-        if type_ in values:
-            return then["properties"]
-    return {}
+    return _branch_properties(load()["$defs"][kind], type_)
 
 
 _BOOKKEEPING = {"type", "line", "column", "inputs", "name"}

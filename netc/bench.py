@@ -127,26 +127,26 @@ def layer_times(plan: dict, batch: int = 100, iters: int = 10, warmup: int = 3,
     of one lane (the batch unsplit, so each layer's time is its own)."""
     runner = Runner(plan, batch, seed)
     network = runner.network
-    layers = network.loss_layers()
+    stop = len(network.loss_layers())
     loss = LOSSES[network.loss_name]
-    samples = [([], []) for _ in layers]
+    samples: dict[tuple[int, str], list[float]] = {}
+
+    def record(index, phase, seconds):
+        samples.setdefault((index, phase), []).append(seconds)
+
     with thread_limit(threads), np.errstate(over="ignore", invalid="ignore"):
         for i in range(warmup + iters):
             x, t = runner.batches[i % len(runner.batches)]
-            h = network.prepare(x)
-            for layer, (forward, _) in zip(layers, samples):
-                started = time.perf_counter()
-                h = layer.forward(h, True)
-                forward.append(time.perf_counter() - started)
-            _, dout = loss(h, t)
-            for layer, (_, backward) in zip(reversed(layers), reversed(samples)):
-                started = time.perf_counter()
-                dout = layer.backward(dout) if dout is not None else None
-                backward.append(time.perf_counter() - started)
-    return [{"index": layer.step["index"], "op": layer.op, "kernel": layer.step.get("kernel"),
-             "forward_ms": round(1e3 * statistics.median(forward[warmup:]), 3),
-             "backward_ms": round(1e3 * statistics.median(backward[warmup:]), 3)}
-            for layer, (forward, backward) in zip(layers, samples)]
+            out = network.graph.forward(network.prepare(x), network.layers, True, stop, on_step=record)
+            _, dout = loss(out, t)
+            network.graph.backward(dout, network.layers, stop, on_step=record)
+
+    def median_ms(index, phase):
+        times = samples.get((index, phase), [])[warmup:]
+        return round(1e3 * statistics.median(times), 3) if times else 0.0
+    return [{"index": index, "op": layer.op, "kernel": layer.step.get("kernel"),
+             "forward_ms": median_ms(index, "forward"), "backward_ms": median_ms(index, "backward")}
+            for index, layer in enumerate(network.layers[:stop])]
 
 
 def format_layers(rows: list[dict], batch: int) -> str:

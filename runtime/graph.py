@@ -26,8 +26,10 @@ class Graph:
             for i in inputs:
                 self.last_read[i] = index
 
-    def forward(self, x: np.ndarray, layers, train: bool, stop: int, on_step=None) -> np.ndarray:
-        """Steps [0, stop) over x; returns the output of step stop - 1."""
+    def forward(self, x: np.ndarray, layers, train: bool, stop: int, on_step=None,
+                outputs: dict | None = None) -> np.ndarray:
+        """Steps [0, stop) over x; returns the output of step stop - 1.
+        `outputs`, when given, receives every step's output by index."""
         values = {INPUT: x}
         for index in range(stop):
             inputs = [values[i] for i in self.inputs[index]]
@@ -35,6 +37,8 @@ class Graph:
             values[index] = layers[index].forward(inputs if self.joins[index] else inputs[0], train)
             if on_step:
                 on_step(index, "forward", time.perf_counter() - started)
+            if outputs is not None:
+                outputs[index] = values[index]
             for i in self.inputs[index]:
                 if self.last_read[i] == index and i != stop - 1:
                     del values[i]      # read for the last time: free it now

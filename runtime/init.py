@@ -21,7 +21,7 @@ def _fans(W_shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def _std(spec, shape, n_in, n_out, rng):
-    return rng.standard_normal(shape) * float(spec.get("std", 0.01))
+    return rng.standard_normal(shape) * float(spec["std"])
 
 
 def _xavier(spec, shape, n_in, n_out, rng):
@@ -61,7 +61,9 @@ def initialise(layer, step: dict, init_spec: dict | None, rng: np.random.Generat
     """Set layer.params in place: literal values win, then step init, then network init."""
     literal = step.get("literal") or {}
     if "W" in layer.params and "W" not in literal:
-        spec = step.get("init") or init_spec or {"type": "std", "std": 0.01}
+        spec = step.get("init") or init_spec
+        if spec is None:   # the compiler always writes one; its default is the planner's
+            raise ValueError(f"step {step.get('index')} ({layer.op}) has weights but no initialiser")
         layer.params["W"][...] = sample_weights(spec, layer.params["W"].shape, rng)
     if "b" in layer.params:
         layer.params["b"].fill(0)

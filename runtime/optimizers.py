@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from netc.errors import NetcSpecError
+from netc.spec.schemas import optimizer_defaults
 
 
 class OptimizerError(NetcSpecError):
@@ -27,15 +28,16 @@ TINY = 1e-30
 
 class Optimizer:
     type: str = ""
-    defaults: dict[str, float] = {}
     slots: tuple[str, ...] = ()  # per-parameter arrays, e.g. ("v",)
 
     def __init__(self, **hyper):
-        unknown = set(hyper) - set(self.defaults)
+        # The defaults are the spec schema's, the one place they are written.
+        defaults = optimizer_defaults(self.type)
+        unknown = set(hyper) - set(defaults)
         if unknown:
             raise OptimizerError(f"{self.type}: unknown option(s) {sorted(unknown)}; "
-                                 f"known: {sorted(self.defaults)}")
-        self.hyper = {**self.defaults, **{k: float(v) for k, v in hyper.items()}}
+                                 f"known: {sorted(defaults)}")
+        self.hyper = {**defaults, **{k: float(v) for k, v in hyper.items()}}
         for name, value in self.hyper.items():
             self._check(name, value)
         self.t = 0
@@ -108,7 +110,6 @@ class Optimizer:
 
 class SGD(Optimizer):
     type = "sgd"
-    defaults = {"lr": 0.01}
 
     def _step(self, p, g):
         p -= self.hyper["lr"] * g
@@ -116,7 +117,6 @@ class SGD(Optimizer):
 
 class Momentum(Optimizer):
     type = "momentum"
-    defaults = {"lr": 0.01, "momentum": 0.9}
     slots = ("v",)
 
     def _step(self, p, g, v):
@@ -128,7 +128,6 @@ class Momentum(Optimizer):
 
 class Nesterov(Optimizer):
     type = "nesterov"
-    defaults = {"lr": 0.01, "momentum": 0.9}
     slots = ("v",)
 
     def _step(self, p, g, v):
@@ -142,7 +141,6 @@ class Nesterov(Optimizer):
 
 class AdaGrad(Optimizer):
     type = "adagrad"
-    defaults = {"lr": 0.01, "eps": 1e-7}
     slots = ("h",)
 
     def _step(self, p, g, h):
@@ -155,7 +153,6 @@ class AdaGrad(Optimizer):
 
 class RMSprop(Optimizer):
     type = "rmsprop"
-    defaults = {"lr": 0.01, "decay": 0.99, "eps": 1e-7}
     slots = ("h",)
 
     def _step(self, p, g, h):
@@ -170,7 +167,6 @@ class RMSprop(Optimizer):
 
 class Adam(Optimizer):
     type = "adam"
-    defaults = {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7}
     slots = ("m", "v")
 
     def _step(self, p, g, m, v):

@@ -90,6 +90,21 @@ def plan_schema() -> dict:
     return schema
 
 
+def _branch_properties(definition: dict, type_: str) -> dict:
+    """The `properties` of the `if type in [...] then {...}` branch for type_."""
+    for branch in definition.get("allOf", []):
+        cond = branch["if"]["properties"]["type"]
+        if type_ in (cond.get("enum") or [cond["const"]]):
+            return branch["then"]["properties"]
+    return {}
+
+
+def optimizer_defaults(type_: str) -> dict:
+    """{option: default} of an optimizer type, as the spec schema states them."""
+    properties = _branch_properties(spec_schema()["$defs"]["optimizer"], type_)
+    return {key: prop["default"] for key, prop in properties.items() if isinstance(prop, dict) and "default" in prop}
+
+
 def load(name: str) -> dict:
     """A whole schema by its file name; a fresh copy the caller may change."""
     return copy.deepcopy({"netc.schema.json": spec_schema, "plan.schema.json": plan_schema}[name]())

@@ -34,14 +34,30 @@ def test_check_table(run):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "simpleconv.net: simpleconv, input 1x28x28, loss cross_entropy"
-    assert lines[1].split() == ["#", "layer", "line", "output", "params", "FLOPs", "kernel"]
+    assert lines[1].split() == ["#", "layer", "line", "reads", "output", "params", "FLOPs", "kernel"]
     rows = [line.split() for line in lines[3:10]]
     assert [r[1] for r in rows] == ["conv", "relu", "maxpool", "affine", "relu", "affine", "softmax"]
-    assert rows[0][:7] == ["0", "conv", "4", "30x24x24", "780", "864,000", "im2col"]
-    assert rows[0][8:] == ["images/chunk)"]
-    assert rows[1][6:] == ["fused", "into", "the", "next", "step"]
-    assert rows[2][6:] == ["reshape,", "then", "relu"]
+    assert rows[0][:8] == ["0", "conv", "4", "input", "30x24x24", "780", "864,000", "im2col"]
+    assert rows[0][9:] == ["images/chunk)"]
+    assert rows[1][7:] == ["fused", "into", "the", "next", "step"]
+    assert rows[2][7:] == ["reshape,", "then", "relu"]
     assert lines[11].split() == ["total", "10", "433,890", "1,764,700"]
+
+
+def test_check_shows_what_each_step_reads(run):
+    shutil.copy(MODELS / "resnet.net", "resnet.net")
+    result = run("check", "resnet.net")
+    rows = {r.split()[0]: r.split() for r in result.stdout.splitlines()[3:] if r.split() and r.split()[0].isdigit()}
+    assert rows["2"][1:4] == ["relu", "->", "stem"]
+    assert rows["8"][1] == "add" and rows["8"][3:5] == ["stem,", "r1"]
+
+
+def test_schema_prints_the_whole_schemas(run):
+    import json
+    spec = json.loads(run("schema", "spec").stdout)
+    assert "layer_conv" in spec["$defs"] and "add" in spec["$defs"]["layer"]["properties"]["type"]["enum"]
+    plan = json.loads(run("schema", "plan").stdout)
+    assert "concat" in plan["$defs"]["step"]["properties"]["op"]["enum"]
 
 
 def test_check_quiet_prints_nothing_when_fine(run):

@@ -106,3 +106,21 @@ def test_forward_frees_tensors_after_their_last_reader():
     net.forward(np.zeros((1, 2, 6, 6)))
     assert kept == list(range(14))
     assert net.graph.last_read[1] == 4 and net.graph.last_read[5] == 8 and net.graph.last_read[-1] == 0
+
+
+def test_activations_shows_a_fused_relu_after_it_is_applied():
+    from netc.experiments import activations
+    plan = netc.compile("input 1x8x8\nconv 4x3x3 pad=1 -> relu -> pool 2 -> affine 3 -> softmax\n").data
+    assert plan["layers"][1]["kernel"] == "fused"
+    network = Network(activations.without_fusion(plan), seed=0)
+    x = np.random.default_rng(0).standard_normal((20, 1, 8, 8)).astype(np.float32)
+    [(label, op, values)] = activations.hidden_activations(network, x)
+    assert op == "relu" and values.shape == (20, 4, 8, 8)
+    assert values.min() == 0 and 0.2 < np.mean(values == 0) < 0.8
+
+
+def test_activations_of_a_graph_in_step_order():
+    from netc.experiments import activations
+    network = Network(netc.compile(RESIDUAL).data, seed=0)
+    found = activations.hidden_activations(network, np.ones((2, 2, 6, 6), np.float32))
+    assert [op for _, op, _ in found] == ["relu", "relu", "tanh"]

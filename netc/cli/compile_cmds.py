@@ -111,4 +111,13 @@ def fmt(files, check_only, write):
         raise SystemExit(1)
 
 
-COMMANDS = [check, compile_, fmt]
+@click.command()
+@click.argument("which", type=click.Choice(["spec", "plan"]))
+def schema(which):
+    """Print the JSON Schema of a spec document or of a plan, whole."""
+    import json
+    from netc.spec.schemas import load
+    click.echo(json.dumps(load("netc.schema.json" if which == "spec" else "plan.schema.json"), indent=2))
+
+
+COMMANDS = [check, compile_, fmt, schema]

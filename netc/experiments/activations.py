@@ -9,10 +9,12 @@ import numpy as np
 
 import netc
 from netc.runtime.data import Dataset
+from netc.spec.ops import OPS
 
 from . import variants as varying
 
-ACTIVATION_OPS = ("relu", "sigmoid", "tanh", "leaky_relu", "prelu", "elu", "step")
+# The ops the op table marks as activations.
+ACTIVATION_OPS = tuple(word for word, op in OPS.items() if op.kind == "activation")
 NATURAL_RANGE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "step": (0.0, 1.0)}
 
 
@@ -27,14 +29,27 @@ def input_batch(plan, samples: int, data_dir=None) -> np.ndarray:
     return rng.standard_normal((samples, *plan.input_shape)).astype(np.float32)
 
 
+def without_fusion(plan: dict) -> dict:
+    """A copy of a plan whose fused activations run on their own, so their own
+    outputs can be looked at (a fused relu leaves its work to the max pool after it)."""
+    steps = []
+    for step in plan["layers"]:
+        step = {k: v for k, v in step.items() if k != "activation"}
+        if step["kernel"] == "fused":
+            step["kernel"] = "direct"
+        steps.append(step)
+    return {**plan, "layers": steps}
+
+
 def hidden_activations(network, x: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
     """(label, op, outputs) of each activation layer, inference mode; the
     output layer (softmax / identity) is not hidden and is left out."""
+    outputs: dict[int, np.ndarray] = {}
+    network.graph.forward(network.prepare(x), network.layers, False, len(network.layers), outputs=outputs)
     found = []
-    for layer in network.layers:
-        x = layer.forward(x, False)
+    for index, layer in enumerate(network.layers):
         if layer.op in ACTIVATION_OPS:
-            found.append((f"{len(found) + 1}: {layer.op}", layer.op, x))
+            found.append((f"{len(found) + 1}: {layer.op}", layer.op, outputs[index]))
     return found
 
 
@@ -45,7 +60,7 @@ def collect(file, varies=(), sets=(), weights=None, samples=1000, data_dir=None)
     rows = []
     for label, assignments in varying.expand(list(varies)):
         plan = netc.compile(varying.apply(base.document, sets, assignments)) if (sets or assignments) else base
-        network = Network(plan.data)
+        network = Network(without_fusion(plan.data))
         if weights:
             from netc.runtime.checkpoint import load_weights
             from netc.training import weights_path
@@ -77,8 +92,8 @@ def plot(rows: list[dict], out, bins: int = 30) -> Path:
     from .plots import _save, pyplot
     plt = pyplot()
     columns = max(len(r["layers"]) for r in rows)
-    fig, axes = plt.subplots(len(rows), columns, figsize=(2.4 * columns, 2.2 * len(rows)),
-                             squeeze=False, sharey="row")
+    # Each panel its own count axis: a small layer's histogram must not look empty.
+    fig, axes = plt.subplots(len(rows), columns, figsize=(2.4 * columns, 2.2 * len(rows)), squeeze=False)
     for r, row in enumerate(rows):
         span = _row_range(row["layers"])
         for c, (label, op, a) in enumerate(row["layers"]):
@@ -91,8 +106,9 @@ def plot(rows: list[dict], out, bins: int = 30) -> Path:
                 values = values[values != 0]
             ax.hist(values, bins=bins, range=span)
             ax.set_title(title, fontsize=8)
-            ax.tick_params(labelsize=7, labelleft=c == 0)
-        axes[r][0].set_ylabel(row["label"], fontsize=10)
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("output value", fontsize=7)
+        axes[r][0].set_ylabel(f"{row['label']}\nunits", fontsize=9)
         for c in range(len(row["layers"]), columns):
             axes[r][c].axis("off")
     return _save(fig, out)
