@@ -159,3 +159,19 @@ def test_a_tensor_named_output_does_not_clash_with_the_models_output(tmp_path):
     imported = import_onnx(path)
     assert imported.text == "network clash\ninput 3\nx0 = affine 3\nadd x0 input -> softmax\n"
     np.testing.assert_allclose(network_of(imported).predict(x), ours, **TOLERANCE)
+
+
+@pytest.mark.parametrize("name", ["resnet", "inception"])
+def test_a_trained_graph_exports_and_comes_back_with_its_statistics(name, tmp_path):
+    """Trained a few steps (so batch norm holds real running statistics), then served."""
+    from helpers import MODELS, blobs
+    plan = netc.load(MODELS / f"{name}.net")
+    x, t = blobs(64, plan.input_shape, 10)
+    model = plan.build()
+    model.fit(x, t, epochs=1, batch=32)
+    path = tmp_path / f"{name}.onnx"
+    netc.export_onnx(plan, model, path)
+    sample = x[:8].astype(np.float32) / 255
+    ours = model.predict(sample)
+    np.testing.assert_allclose(run_onnx(path, sample), ours, **TOLERANCE)
+    np.testing.assert_allclose(network_of(import_onnx(path)).predict(sample), ours, **TOLERANCE)
