@@ -41,7 +41,15 @@ def test_a_pytorch_sequential_cnn_becomes_this_net_file():
                                run_onnx(FIXTURES / "torch_sequential.onnx", x), **TOLERANCE)
 
 
-@pytest.mark.parametrize("fixture", ["torch_sequential", "torch_residual", "torch_branches"])
+FIXTURE_NAMES = sorted(path.stem for path in FIXTURES.glob("*.onnx"))
+
+
+def test_the_fixtures_are_all_there():
+    assert FIXTURE_NAMES == ["torch_branches", "torch_dynamo_branches", "torch_dynamo_sequential",
+                             "torch_residual", "torch_sequential"]
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_NAMES)
 def test_netc_import_writes_files_that_match_onnx_runtime(fixture, tmp_path):
     source = FIXTURES / f"{fixture}.onnx"
     assert source.stat().st_size < 100_000
@@ -64,6 +72,22 @@ x0 = conv 8x3x3 pad=1 -> relu
 x1 = x0 -> conv 8x3x3 pad=1 -> relu -> conv 8x3x3 pad=1
 add x0 x1 -> relu -> pool 2 -> flatten -> affine 5 -> softmax
 """
+
+
+DYNAMO_BRANCHES = """\
+network torch_dynamo_branches
+input 3x8x8
+x0 = conv 6x3x3 pad=1 -> relu
+relu_1 = x0 -> conv 4x1x1 -> relu
+conv2d_3 = x0 -> conv 4x3x3 pad=1 -> relu -> conv 5x3x3 pad=1
+concat relu_1 conv2d_3 -> relu -> avgpool 8 -> flatten -> affine 4 -> softmax
+"""
+
+
+def test_the_dynamo_exporters_names_and_global_pooling():
+    """Its readable tensor names are kept where the graph needs names; `relu` is
+    an op's word, so that tensor gets a name of netc's."""
+    assert import_onnx(FIXTURES / "torch_dynamo_branches.onnx").text == DYNAMO_BRANCHES
 
 
 def test_graph_fixtures_keep_their_joins():
@@ -229,3 +253,15 @@ def test_a_reshape_that_folds_the_batch_is_refused():
     model.graph.initializer.append(numpy_helper.from_array(np.array([-1, 9], np.int64), "shape"))
     assert ("node 'fold' (Reshape): reshapes a batch of [2, 2, 3, 3] to [4, 9]; netc reshapes only to "
             "(N, features)" in _error(model))
+
+
+def test_a_mean_over_height_and_width_is_an_average_pool():
+    model = make_model([helper.make_node("ReduceMean", ["x", "axes"], ["m"], name="mean", keepdims=0),
+                        helper.make_node("Softmax", ["m"], ["y"], name="s")], [3, 4, 5], [3])
+    model.graph.initializer.append(numpy_helper.from_array(np.array([-1, 2], np.int64), "axes"))
+    model.opset_import[0].version = 18
+    imported = _matches_onnx_runtime(model, (3, 4, 5))
+    assert imported.text == "network hand\ninput 3x4x5\navgpool 4x5 -> flatten -> softmax\n"
+    over_channels = make_model([helper.make_node("ReduceMean", ["x"], ["y"], name="mean", axes=[1])],
+                               [3, 4, 5], [1, 4, 5])
+    assert "node 'mean' (ReduceMean): a mean over axes [1] of [3, 4, 5]" in _error(over_channels)

@@ -28,8 +28,8 @@ class Imported:
     arrays: dict               # "{index}.{op}.{name}" -> array
 
 
-def _usable_name(name: str, output: str) -> bool:
-    return bool(_NAME.match(name)) and name not in _RESERVED and name != output
+def _usable_name(name: str | None, output: str) -> bool:
+    return name is not None and bool(_NAME.match(name)) and name not in _RESERVED and name != output
 
 
 def _tensor_names(layers: list[Layer], output: str) -> dict[int, str]:
@@ -78,7 +78,7 @@ def _check_against_onnx(g: OnnxGraph, plan, layers: list[Layer]) -> None:
     if ops != expected:   # the .net text must compile to the layers in the model's order
         raise g.error(f"the imported network compiles to steps {ops}, not {expected}")
     for step, layer in zip(plan.layers, layers):
-        onnx_shape = g.shapes.get(layer.tensor)
+        onnx_shape = g.shapes.get(layer.tensor) if layer.tensor else None
         if onnx_shape is not None and tuple(step["output_shape"]) != onnx_shape:
             raise g.error(f"{describe(layer.node)}: netc's {step['op']} gives "
                           f"{step['output_shape']}, ONNX says {list(onnx_shape)}",

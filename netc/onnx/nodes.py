@@ -20,10 +20,11 @@ class Layer:
     reads: list[int]           # layer indices read; -1 is the network input
     node: object               # the ONNX node it came from, for messages
     arrays: dict = field(default_factory=dict)   # param/state name -> array
+    inner: bool = False        # a layer inside a node that becomes two (its output is no ONNX tensor)
 
     @property
-    def tensor(self) -> str:
-        return self.node.output[0]
+    def tensor(self) -> str | None:
+        return None if self.inner else self.node.output[0]
 
 
 def netc_mark(node) -> dict | None:
@@ -148,6 +149,22 @@ class Importer:
                 raise self.error(node, f"output {axis}: ({size} + 2*{p} - {k})/{s} + 1 = {(size + 2 * p - k) / s + 1:g}, "
                                  f"which ONNX rounds {rounds}; netc's windows must fit exactly",
                                  hint="change the padding or the input size so that the windows fit")
+
+    def reduce_mean(self, node):
+        """A mean over height and width (PyTorch's dynamo exporter writes global pooling so)."""
+        a, shape = self.g.attributes(node), self.shape(node)
+        axes = a.get("axes")
+        if len(node.input) > 1 and node.input[1]:   # opset 18 moved the axes to an input
+            axes = self.g.constant(node.input[1], node, "the axes").tolist()
+        if len(shape) != 3 or axes is None or sorted(axis % 4 for axis in axes) != [2, 3]:
+            raise self.error(node, f"a mean over axes {axes} of {list(shape)}; netc averages images "
+                             "over height and width only (avgpool)")
+        pool = {"type": "avgpool", "window": list(shape[1:])}
+        if a.get("keepdims", 1):
+            self.add(node, pool)
+        else:   # (N, C): the pool, then a flatten
+            self.layers.append(Layer(pool, [self.read(node)], node, inner=True))
+            self.add(node, {"type": "flatten"}, reads=[len(self.layers) - 1])
 
     def global_average_pool(self, node):
         _, H, W = self.shape(node)
@@ -338,6 +355,7 @@ HANDLERS = {
     "MaxPool": lambda self, node: self.pool(node, "maxpool"),
     "AveragePool": lambda self, node: self.pool(node, "avgpool"),
     "GlobalAveragePool": Importer.global_average_pool,
+    "ReduceMean": Importer.reduce_mean,
     "Gemm": Importer.gemm,
     "MatMul": Importer.matmul,
     "Add": Importer.add_node,
