@@ -265,3 +265,9 @@ def test_a_mean_over_height_and_width_is_an_average_pool():
     over_channels = make_model([helper.make_node("ReduceMean", ["x"], ["y"], name="mean", axes=[1])],
                                [3, 4, 5], [1, 4, 5])
     assert "node 'mean' (ReduceMean): a mean over axes [1] of [3, 4, 5]" in _error(over_channels)
+
+
+def test_a_matmul_over_a_sequence_is_refused():
+    model = make_model([helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")], [5, 4], [5, 3],
+                       {"W": np.ones((4, 3))})
+    assert "node 'mm' (MatMul): multiplies a [5, 4] input by a [4, 3] weight" in _error(model)

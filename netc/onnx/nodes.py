@@ -171,6 +171,11 @@ class Importer:
         self.add(node, {"type": "avgpool", "window": [H, W]})
 
     def affine(self, node, W, b):
+        shape = self.shape(node)
+        if len(shape) != 1 or W.shape[0] != shape[0]:
+            raise self.error(node, f"multiplies a {list(shape)} input by a {list(W.shape)} weight; "
+                             "netc's affine takes (N, features) times (features, units)",
+                             hint="flatten to two axes first, e.g. torch.flatten(x, 1)")
         units = W.shape[1]
         b = np.broadcast_to(np.asarray(b, np.float32), (1, units)).reshape(units) if b is not None \
             else np.zeros(units, np.float32)
@@ -305,6 +310,7 @@ class Importer:
             raise self.error(node, f"reshapes a batch of {list((2, *shape))} to {list(results[0])}; "
                              "netc reshapes only to (N, features)",
                              hint="flatten to two axes, e.g. torch.flatten(x, 1)")
+        self.g.shapes[node.output[0]] = (prod(shape),)   # shape inference cannot know a computed target
         if len(shape) == 1:
             self.alias(node)
         else:
