@@ -22,6 +22,7 @@ _RESERVED = {"input", "true", "false", *DIRECTIVES, *WORDS}   # words a tensor m
 
 @dataclass
 class Imported:
+    """What an ONNX model becomes: the spec document, its .net text, its plan, its arrays."""
     document: dict
     text: str
     plan: netc.Plan
@@ -72,7 +73,7 @@ def _network_name(model, given: str | None, path: str | None) -> str:
 
 
 def _check_against_onnx(g: OnnxGraph, plan, layers: list[Layer]) -> None:
-    """netc's shapes must be ONNX's: a ceil_mode pool or a misread attribute shows here."""
+    """netc's shapes must be ONNX's: a size rule netc lacks or a misread attribute shows here."""
     ops = [step["op"] for step in plan.layers]
     expected = [WORDS[layer.spec["type"]] for layer in layers]
     if ops != expected:   # the .net text must compile to the layers in the model's order
@@ -82,10 +83,11 @@ def _check_against_onnx(g: OnnxGraph, plan, layers: list[Layer]) -> None:
         if onnx_shape is not None and tuple(step["output_shape"]) != onnx_shape:
             raise g.error(f"{describe(layer.node)}: netc's {step['op']} gives "
                           f"{step['output_shape']}, ONNX says {list(onnx_shape)}",
-                          hint="ceil_mode pooling and other size rules netc lacks cannot be imported")
+                          hint="netc cannot express this node's output size")
 
 
 def import_onnx(model_or_path, name: str | None = None) -> Imported:
+    """An ONNX model (path or ModelProto) as a netc network; NetcError for what netc cannot express."""
     model, path = load_model(model_or_path)
     g = OnnxGraph(model, path)
     layers = Importer(g).run()
