@@ -9,6 +9,7 @@ from netc.errors import (NetcDataError, NetcError, NetcErrors, NetcRuntimeError,
                          NetcShapeError, NetcSpecError, NetcSyntaxError)
 from netc.api import compile, format, load, parse  # noqa: F401,A004
 from netc.compiler.plan import Plan  # noqa: F401
+from netc.onnx import export_onnx  # noqa: F401  (imports onnx only when called)
 
 
 def train(source=None, **options):

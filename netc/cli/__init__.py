@@ -30,8 +30,8 @@ def cli():
 def _register():
     # Each module imports only click at the top; NumPy loads inside the
     # commands that need it, so `netc check` stays fast.
-    from . import bench_cmds, compile_cmds, data_cmds, experiment_cmds, run_cmds
-    for module in (compile_cmds, run_cmds, data_cmds, experiment_cmds, bench_cmds):
+    from . import bench_cmds, compile_cmds, data_cmds, experiment_cmds, onnx_cmds, run_cmds
+    for module in (compile_cmds, run_cmds, data_cmds, experiment_cmds, bench_cmds, onnx_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
