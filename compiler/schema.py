@@ -38,9 +38,9 @@ def optimizer_types() -> list[str]:
 
 @lru_cache(maxsize=None)
 def _properties(kind: str, type_: str) -> dict:
-    if kind not in ("layer", "optimizer"):
+    if kind not in ("layer", "optimizer", "schedule"):
         return _resolve(load()["$defs"][kind])["properties"]
-    # A layer's or optimizer's options depend on its type: one if/then branch per type.
+    # A layer's, optimizer's or schedule's options depend on its type: one if/then branch per type.
     for values, then in _branches(load()["$defs"][kind], "type"):
         if type_ in values:
             return then["properties"]
