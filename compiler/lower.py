@@ -14,7 +14,7 @@ TOP_LEVEL_KEYS = tuple(schema.load()["properties"])
 # `search lr=log(...)`: short names for the spec paths searched most often.
 SEARCH_SHORTHANDS = {"lr": "optimizer.lr", "batch": "train.batch"}
 SEARCH_SETTINGS = ("trials", "epochs")
-SEARCHABLE_ROOTS = ("optimizer", "train", "weight_decay", "init", "data", "layers", "seed")
+SEARCHABLE_ROOTS = ("optimizer", "train", "weight_decay", "init", "data", "layers", "seed", "schedule", "clip")
 # Written once, in the schema; runtime/init.py implements exactly these (tests/test_init.py).
 INITIALISERS = tuple(schema.load()["$defs"]["init"]["properties"]["type"]["enum"])
 

@@ -37,7 +37,7 @@ GOLDEN = {
         model.net:2:14: error: unknown layer or directive 'softmx'
             affine 10 -> softmx
                          ^
-        hint: did you mean 'softmax'? known: affine, avgpool, batchnorm, conv, data, dropout, elu, flatten, identity, init, input, leaky_relu, maxpool, network, optimizer, pool, prelu, relu, search, seed, sigmoid, softmax, step, tanh, train, weight_decay
+        hint: did you mean 'softmax'? known: affine, avgpool, batchnorm, clip, conv, data, dropout, elu, flatten, identity, init, input, leaky_relu, maxpool, network, optimizer, pool, prelu, relu, schedule, search, seed, sigmoid, softmax, step, tanh, train, weight_decay
         model.net:3:14: error: train.epochs: 0 is out of range: it must be >= 1
             train epochs=0 shuffle=3
                          ^
