@@ -154,11 +154,16 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
                       schedule=plan.data["schedule"], clip=plan.data["clip"], on_best=save_best)
     if resume:
         trainer.load_state(meta.get("trainer"))
+    reporter.start(data, folder.path, position.epoch)
     try:
         records = trainer.run(position)
     except Interrupted as stop:
         reporter.close()
         raise TrainingInterrupted(folder.path, stop.position) from None
+    if trainer.stopping.stopped:
+        reporter.note(f"stopped early: {trainer.settings['monitor']} not better for "
+                      f"{trainer.stopping.wait} epochs; epoch {trainer.stopping.best_epoch}'s weights "
+                      f"are in {folder.path / BEST}")
     reporter.close()
     last = records[-1] if records else {}
     images = sum(len(data.x_train) for _ in records)
