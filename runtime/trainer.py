@@ -121,7 +121,7 @@ class Trainer:
                 self.save(position, self.records)
                 raise Interrupted(position)
             rows = order[position.step * batch:(position.step + 1) * batch]
-            xb, tb = Dataset.batch(x, rows), t[rows]
+            xb, tb = Dataset.batch(x, rows, self.network.dtype), t[rows]
             started = time.perf_counter()
             loss = self.network.train_step(xb, tb, self.optimizer)
             position.seconds += time.perf_counter() - started

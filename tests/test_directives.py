@@ -202,3 +202,15 @@ def test_model_fit_uses_the_schedule_and_restarts_it(tiny_npz):
     first = model.fit(epochs=2)
     second = model.fit(epochs=2)
     assert [r["lr"] for r in first] == [r["lr"] for r in second] == pytest.approx([0.01, 0.005])
+
+
+def test_a_float64_model_trains_and_scores_on_float64_batches(tiny_npz):
+    plan = netc.compile(tiny_spec(tiny_npz))
+    model = plan.build(dtype=np.float64)
+    seen = []
+    forward = model.network.prepare
+    model.network.prepare = lambda x: (seen.append(np.asarray(x).dtype), forward(x))[1]
+    model.fit(epochs=1)
+    model.evaluate()
+    assert seen and set(seen) == {np.dtype(np.float64)}
+    assert model.params["0.conv.W"].dtype == np.float64
