@@ -100,10 +100,14 @@ def table(variants: list[dict]) -> str:
                      .rstrip() for row in rows)
 
 
-def text_figures(variants: list[dict], keys=("train_loss", "test_acc")) -> str:
-    """Plain-text curves of each key, every variant on one grid."""
+def text_figures(variants: list[dict]) -> str:
+    """The PNG's curves as plain text: every variant on one grid per key
+    (training and test accuracy get a grid each: text has no dashed lines)."""
+    from .plots import COMPARE_PANELS
+    keys = [key for _, _, panel_keys in COMPARE_PANELS for key in panel_keys]
+    names = {"train_loss": "training loss", "test_acc": "test accuracy", "train_acc": "training accuracy"}
     return "\n\n".join(text_curves({v["label"]: [r.get(key) for r in v["records"]] for v in variants},
-                                    title=key.replace("_", " ") + " per epoch") for key in keys)
+                                    title=f"{names[key]} per epoch") for key in keys)
 
 
 def slug(label: str) -> str:
