@@ -214,3 +214,19 @@ def test_a_float64_model_trains_and_scores_on_float64_batches(tiny_npz):
     model.evaluate()
     assert seen and set(seen) == {np.dtype(np.float64)}
     assert model.params["0.conv.W"].dtype == np.float64
+
+
+def test_search_trials_train_with_the_searched_schedule(tmp_path, tiny_npz):
+    from netc.experiments import search
+    spec = tmp_path / "tiny.net"
+    spec.write_text(tiny_spec(tiny_npz, extra="schedule exponential factor=0.5\nclip norm=1\n"))
+    space = {"schedule.factor": {"call": "choice", "args": [0.1, 0.9]}}
+    search.run_search(spec, {"space": space, "trials": 4, "epochs": 3}, out=tmp_path / "s", echo=lambda line: None)
+    trials = search.read_results(tmp_path / "s")
+    assert {t["status"] for t in trials} == {"ok"} and len(trials) == 4
+    curves = {}
+    for t in trials:
+        curves.setdefault(t["values"]["schedule.factor"], set()).add((tuple(t["val_curve"]), t["train_loss"]))
+    # the same factor trains the same way; a different one changes the rates, so the run
+    assert len(curves) == 2 and all(len(runs) == 1 for runs in curves.values())
+    assert curves[0.1] != curves[0.9]
