@@ -56,7 +56,6 @@ class Reporter:
         self._run_started = self._epoch_started = time.monotonic()
         self._run_images = 0             # images trained in this session, all epochs
         self._images_per_epoch = None
-        self._first_epoch = 0            # where this session started (a resumed run)
 
     # -- lines ----------------------------------------------------------------
 
@@ -73,7 +72,6 @@ class Reporter:
     def start(self, data, run_dir, resumed_epochs: int = 0) -> None:
         """Model, parameters, data and where it was found, the run folder."""
         self._images_per_epoch = len(data.x_train)
-        self._first_epoch = resumed_epochs
         plan = self.plan.data
         sizes = [f"{len(data.x_train):,} train"]
         if data.x_val is not None:
@@ -110,6 +108,7 @@ class Reporter:
         self._bar.set_postfix_str(self._run_text(position, images), refresh=False)
 
     def _new_bar(self, position, images: int):
+        # A run resumed inside an epoch starts its bar where the epoch stands.
         self._images = position.images if position.step > 1 else 0
         # Measured again every epoch, so a resized window gets a fitting bar;
         # shutil asks COLUMNS/LINES first, then the terminal, and answers 80x24
