@@ -230,3 +230,21 @@ def test_search_trials_train_with_the_searched_schedule(tmp_path, tiny_npz):
     # the same factor trains the same way; a different one changes the rates, so the run
     assert len(curves) == 2 and all(len(runs) == 1 for runs in curves.values())
     assert curves[0.1] != curves[0.9]
+
+
+def test_a_data_path_is_relative_to_the_net_file(tmp_path, tiny_npz, monkeypatch):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    tiny_npz.rename(folder / "digits.npz")
+    spec = folder / "tiny.net"
+    spec.write_text(tiny_spec("digits.npz"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)                 # not the file's folder
+    plan = netc.load(spec)
+    assert plan.data["data"]["path"] == str(folder / "digits.npz")
+    netc.train(spec, out=tmp_path / "run", epochs=1)
+    monkeypatch.chdir(tmp_path)                  # the run folder holds the absolute path: resume from anywhere
+    assert netc.train(resume=tmp_path / "run", epochs=2)["epochs"] == 2
+    with pytest.raises(NetcError, match="digits.npz"):
+        netc.train(netc.compile(tiny_spec("digits.npz")), out=tmp_path / "text", epochs=1)   # text: the cwd
