@@ -2,7 +2,6 @@
 whole epochs, and `--text` drawing the same curves as the PNG."""
 from __future__ import annotations
 
-
 import pytest
 
 from netc.experiments import plots
