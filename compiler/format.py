@@ -151,7 +151,7 @@ def _directive_text(key: str, v) -> str:
         ranges = [f"{k}={value(r)}" for k, r in v["space"].items()]
         return " ".join(["search"] + ranges + [f"{k}={value(v[k])}" for k in ("trials", "epochs") if k in v])
     if isinstance(v, dict):
-        first = {"data": "name", "optimizer": "type"}.get(key)
+        first = {"data": "name", "optimizer": "type", "schedule": "type"}.get(key)
         parts = [key] + ([value(v[first])] if first else [])
         parts += [f"{k}={value(x)}" for k, x in v.items() if k != first]
         return " ".join(parts)

@@ -16,7 +16,7 @@ TOP_LEVEL_KEYS = tuple(schema.load()["properties"])
 # `search lr=log(...)`: short names for the spec paths searched most often.
 SEARCH_SHORTHANDS = {"lr": "optimizer.lr", "batch": "train.batch"}
 SEARCH_SETTINGS = ("trials", "epochs")
-SEARCHABLE_ROOTS = ("optimizer", "train", "weight_decay", "init", "data", "layers", "seed")
+SEARCHABLE_ROOTS = ("optimizer", "train", "weight_decay", "init", "data", "layers", "seed", "schedule", "clip")
 # Written once, in the schema; runtime/init.py implements exactly these (tests/test_init.py).
 INITIALISERS = tuple(schema.load()["$defs"]["init"]["properties"]["type"]["enum"])
 
@@ -163,6 +163,13 @@ def _search(cmd: Command, low: "Lowerer"):
     return {**out, "space": space}
 
 
+def _clip(cmd: Command, low: "Lowerer"):
+    """`clip norm=5` (the global gradient norm) or `clip value=1` (each value)."""
+    if cmd.args or len(cmd.options) != 1:
+        raise ValueError("'clip' takes one of norm=N or value=V, e.g. 'clip norm=5'")
+    return _typed_options("clip", None)(cmd, low)
+
+
 DIRECTIVES = {
     "network": ("name", _name),
     "input": ("input", _input),
@@ -174,6 +181,9 @@ DIRECTIVES = {
     "weight_decay": ("weight_decay", _scalar(("number",))),
     "seed": ("seed", _scalar(("number",))),
     "search": ("search", _search),
+    "schedule": ("schedule", _typed_options("schedule", "type", "schedule cosine",
+                                            schema.load()["$defs"]["schedule"]["properties"]["type"]["enum"])),
+    "clip": ("clip", _clip),
 }
 
 

@@ -56,6 +56,9 @@ def _settings(document: dict) -> dict:
     if data is not None:  # every option present: the schema's default, else None (limit, path)
         data = {**dict.fromkeys(schema.options("data")), **schema.defaults("data"), **data}
     weight_decay, seed = document.get("weight_decay"), document.get("seed")
+    schedule = document.get("schedule")
+    if schedule is not None:
+        schedule = {"type": schedule["type"], **schema.defaults("schedule", schedule["type"]), **schedule}
     return {
         "data": data,
         "init": document.get("init") or DEFAULT_INIT,
@@ -63,6 +66,8 @@ def _settings(document: dict) -> dict:
         "train": {**schema.defaults("train"), **(document.get("train") or {})},
         "weight_decay": schema.top_level_default("weight_decay") if weight_decay is None else weight_decay,
         "seed": schema.top_level_default("seed") if seed is None else seed,
+        "schedule": schedule,
+        "clip": document.get("clip"),
     }
 
 

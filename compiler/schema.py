@@ -34,9 +34,9 @@ def optimizer_types() -> list[str]:
 def _properties(kind: str, type_: str) -> dict:
     if kind == "layer":
         return ops.spec_options(type_) if type_ in ops.WORDS else {}
-    if kind != "optimizer":
+    if kind not in ("optimizer", "schedule"):
         return _resolve(load()["$defs"][kind])["properties"]
-    # An optimizer's options depend on its type: one if/then branch per type.
+    # An optimizer's or schedule's options depend on its type: one if/then branch per type.
     return _branch_properties(load()["$defs"][kind], type_)
 
 

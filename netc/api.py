@@ -40,8 +40,15 @@ def compile(source, kernels: str = "auto") -> Plan:  # noqa: A001 - the verb use
 
 
 def load(path, kernels: str = "auto") -> Plan:
-    """Compile a .net file; errors carry its path and line."""
-    return compile_text(read_source(path), str(path), kernels)
+    """Compile a .net file; errors carry its path and line. A relative
+    `data ... path=` is relative to the file's folder: it is made absolute
+    here, so every later reader (train, search, a resumed run's spec.json)
+    finds the same data whatever the working directory."""
+    plan = compile_text(read_source(path), str(path), kernels)
+    for spec in (plan.document.get("data"), plan.data.get("data")):
+        if spec and spec.get("path") is not None:
+            spec["path"] = str((Path(path).parent / spec["path"]).resolve())
+    return plan
 
 
 def format(source) -> str:  # noqa: A001

@@ -50,11 +50,16 @@ def blas_info() -> dict:
 
 
 def synthetic_batches(plan: dict, batch: int, seed: int = 0):
-    """DISTINCT_BATCHES (uint8 images, int labels) pairs shaped for `plan`."""
+    """DISTINCT_BATCHES (uint8 images, targets) pairs shaped for `plan`: class
+    indices for cross-entropy, real values shaped like the output for mse."""
     rng = np.random.default_rng(seed)
     classes = int(np.prod(plan["output_shape"]))
-    return [(rng.integers(0, 256, (batch, *plan["input_shape"]), dtype=np.uint8),
-             rng.integers(0, classes, batch))
+
+    def targets():
+        if plan.get("loss") == "cross_entropy":
+            return rng.integers(0, classes, batch)
+        return rng.random((batch, *plan["output_shape"]), dtype=np.float32)
+    return [(rng.integers(0, 256, (batch, *plan["input_shape"]), dtype=np.uint8), targets())
             for _ in range(DISTINCT_BATCHES)]
 
 

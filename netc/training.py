@@ -20,6 +20,7 @@ from netc.runtime.optimizers import make_optimizer
 from netc.runtime.trainer import Interrupted, Position, Trainer
 
 CHECKPOINT = "checkpoint.npz"
+BEST = "best.npz"       # the best epoch's weights, when early stopping watches
 
 
 def resolve_plan(source, overrides=(), epochs=None, kernels="auto") -> Plan:
@@ -142,16 +143,27 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
 
     def save(pos, recs):
         save_checkpoint(folder.checkpoint, network, optimizer,
-                        {"position": asdict(pos), "records": recs, "name": plan.name})
+                        {"position": asdict(pos), "records": recs, "name": plan.name, "trainer": trainer.state()})
         folder.write_metrics(recs)
 
+    def save_best(record):
+        save_checkpoint(folder.path / BEST, network, None, {"name": plan.name, "epoch": record["epoch"]})
+
     trainer = Trainer(network, optimizer, data, plan.data["train"], plan.data["seed"],
-                      on_step=reporter.step, on_epoch=reporter.epoch, save=save, records=list(records))
+                      on_step=reporter.step, on_epoch=reporter.epoch, save=save, records=list(records),
+                      schedule=plan.data["schedule"], clip=plan.data["clip"], on_best=save_best)
+    if resume:
+        trainer.load_state(meta.get("trainer"))
+    reporter.start(data, folder.path, position.epoch)
     try:
         records = trainer.run(position)
     except Interrupted as stop:
         reporter.close()
         raise TrainingInterrupted(folder.path, stop.position) from None
+    if trainer.stopping.stopped:
+        reporter.note(f"stopped early: {trainer.settings['monitor']} not better for "
+                      f"{trainer.stopping.wait} epochs; epoch {trainer.stopping.best_epoch}'s weights "
+                      f"are in {folder.path / BEST}")
     reporter.close()
     last = records[-1] if records else {}
     images = sum(len(data.x_train) for _ in records)
@@ -159,6 +171,7 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
     return {
         "epochs": len(records), "train_loss": last.get("train_loss"), "train_acc": last.get("train_acc"),
         "val_acc": last.get("val_acc"), "test_acc": last.get("test_acc"),
+        "stopped_early": trainer.stopping.stopped, "best_epoch": trainer.stopping.best_epoch,
         "seconds": round(time.perf_counter() - started, 3),
         "images_per_s": round(images / train_seconds, 1) if train_seconds else None,
         "run_dir": str(folder.path),

@@ -46,7 +46,7 @@ def evaluate(network, x: np.ndarray, t: np.ndarray, batch: int = 1000) -> dict:
     right, loss = 0, 0.0
     for start in range(0, n, batch):
         rows = slice(start, start + batch)
-        loss_input, y = _loss_input_and_outputs(network, Dataset.batch(x, rows))
+        loss_input, y = _loss_input_and_outputs(network, Dataset.batch(x, rows, getattr(network, "dtype", np.float32)))
         right += correct(y, t[rows])
         loss += loss_sum(loss_input, t[rows])
     return {"loss": loss / n, "accuracy": right / n, "count": n}

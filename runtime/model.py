@@ -44,8 +44,11 @@ class Model:
             data = _arrays("arrays", x, t, validation)
         settings = {**self.plan["train"]}
         settings.update({k: v for k, v in (("epochs", epochs), ("batch", batch)) if v is not None})
+        # Every fit starts its schedule from the plan's rate, not where the last one ended.
+        self.optimizer.hyper["lr"] = self.plan["optimizer"]["lr"]
         trainer = Trainer(self.network, self.optimizer, data, settings, self.seed,
-                          on_epoch=on_epoch or (lambda record: None))
+                          on_epoch=on_epoch or (lambda record: None),
+                          schedule=self.plan.get("schedule"), clip=self.plan.get("clip"))
         records = trainer.run()
         self.history.extend(records)
         return records

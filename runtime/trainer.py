@@ -14,10 +14,13 @@ from typing import Callable
 
 import numpy as np
 
-from netc.errors import NetcDivergedError
+from netc.errors import NetcDivergedError, NetcRuntimeError
 
+from .clipping import ClippedOptimizer
 from .data import Dataset
 from .metrics import evaluate
+from .schedules import WATCHES_VALIDATION, make_schedule
+from .stopping import EarlyStopping
 
 SHUFFLE_STREAM, EVAL_STREAM = 1, 2
 
@@ -51,6 +54,35 @@ class Trainer:
     on_epoch: Callable = lambda record: None
     save: Callable = lambda position, records: None   # writes a checkpoint
     records: list = field(default_factory=list)
+    schedule: dict | None = None            # the plan's schedule and clip dicts
+    clip: dict | None = None
+    on_best: Callable = lambda record: None  # the best epoch so far (early stopping): keep its weights
+
+    def __post_init__(self):
+        if self.clip:
+            self.optimizer = ClippedOptimizer(self.optimizer, **self.clip)
+        self.lr_schedule = make_schedule(self.schedule, self.optimizer.hyper["lr"], self.settings["epochs"])
+        self.stopping = EarlyStopping(self.settings.get("patience"), self.settings.get("monitor", "val_loss"))
+
+    def state(self) -> dict:
+        """What a checkpoint keeps beside the position: schedule and early stopping."""
+        return {"schedule": self.lr_schedule.state(), "stopping": self.stopping.state()}
+
+    def load_state(self, state: dict | None) -> None:
+        if state:
+            self.lr_schedule.load_state(state["schedule"])
+            self.stopping.load_state(state["stopping"])
+
+    def _require_validation(self) -> None:
+        if self.data.x_val is not None and len(self.data.x_val):
+            return
+        watchers = ([f"schedule {self.schedule['type']}"] if self.schedule and self.schedule["type"] in WATCHES_VALIDATION
+                    else []) + ([f"train patience={self.stopping.patience}"] if self.stopping.active else [])
+        if watchers:
+            raise NetcRuntimeError(f"{' and '.join(watchers)} watch the validation scores, "
+                                   "but this run has no validation split",
+                                   hint="hold some training data out, e.g. 'data mnist validation=0.1' "
+                                        "or --set data.validation=0.1")
 
     def order(self, epoch: int) -> np.ndarray:
         n = len(self.data.x_train)
@@ -60,14 +92,22 @@ class Trainer:
 
     def run(self, position: Position | None = None) -> list[dict]:
         position = position or Position()
+        self._require_validation()
         stop = _StopFlag()
         # A diverging run overflows before its loss turns non-finite; the check
         # in _epoch reports that once, clearly, instead of NumPy warnings.
         with stop, np.errstate(over="ignore", invalid="ignore"):
-            while position.epoch < self.settings["epochs"]:
+            while position.epoch < self.settings["epochs"] and not self.stopping.stopped:
+                # Set at every epoch's start, a resumed epoch included: the rate
+                # is a function of the epoch and the state the checkpoint kept.
+                self.optimizer.hyper["lr"] = self.lr_schedule.lr(position.epoch)
                 self._epoch(position, stop)
-                self.records.append(self._score(position))
-                self.on_epoch(self.records[-1])
+                record = self._score(position)
+                self.records.append(record)
+                self.lr_schedule.observe(record)
+                if self.stopping.observe(record):
+                    self.on_best(record)
+                self.on_epoch(record)
                 position.epoch, position.step, position.loss_sum, position.images = position.epoch + 1, 0, 0.0, 0
                 self.save(position, self.records)
         return self.records
@@ -81,7 +121,7 @@ class Trainer:
                 self.save(position, self.records)
                 raise Interrupted(position)
             rows = order[position.step * batch:(position.step + 1) * batch]
-            xb, tb = Dataset.batch(x, rows), t[rows]
+            xb, tb = Dataset.batch(x, rows, self.network.dtype), t[rows]
             started = time.perf_counter()
             loss = self.network.train_step(xb, tb, self.optimizer)
             position.seconds += time.perf_counter() - started
@@ -99,11 +139,14 @@ class Trainer:
         sample = np.random.default_rng([self.seed, EVAL_STREAM, position.epoch]).choice(
             n, size=min(self.settings["eval"], n), replace=False)
         sample.sort()
+        val = evaluate(self.network, data.x_val, data.t_val) if data.x_val is not None else {}
         record = {
             "epoch": position.epoch + 1,
+            "lr": self.optimizer.hyper["lr"],
             "train_loss": position.loss_sum / max(position.images, 1),
             "train_acc": evaluate(self.network, data.x_train[sample], data.t_train[sample])["accuracy"],
-            "val_acc": evaluate(self.network, data.x_val, data.t_val)["accuracy"] if data.x_val is not None else None,
+            "val_loss": val.get("loss"),
+            "val_acc": val.get("accuracy"),
         }
         test = evaluate(self.network, data.x_test, data.t_test)
         record.update(test_loss=test["loss"], test_acc=test["accuracy"], train_seconds=position.seconds)

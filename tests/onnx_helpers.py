@@ -15,7 +15,7 @@ from netc.runtime.network import Network
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "onnx"
 BOOK_WEIGHTS = {"simpleconv": "simpleconv.npz", "deepconv": "deepconv.npz"}
-BOOK_PARAMS = Path(os.environ.get("NETC_DATA") or SHARED_DATA) / "book-params"
+BOOK_PARAMS = Path(os.environ.get("NETC_DATA") or SHARED_DATA).resolve() / "book-params"
 MODEL_FILES = sorted(MODELS.glob("*.net"))
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
 

@@ -78,3 +78,13 @@ def test_cli_layers_table_and_json():
     result = CliRunner().invoke(cli, args + ["--json"])
     layers = json.loads(result.output)["layers"]
     assert [r["op"] for r in layers] == ["conv", "relu", "maxpool", "affine", "relu", "affine"]
+
+
+def test_a_regression_network_gets_real_valued_targets_shaped_like_its_output():
+    # threelayer ends in identity with 2 outputs: mse, not class indices
+    result = CliRunner().invoke(cli, ["bench", str(MODELS / "threelayer.net"), "--batch", "4",
+                                      "--iters", "1", "--rounds", "1", "--warmup", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(CliRunner().invoke(cli, ["compile", str(MODELS / "threelayer.net")]).output)
+    _, t = synthetic_batches(plan, 4)[0]
+    assert t.shape == (4, 2) and t.dtype.name == "float32"

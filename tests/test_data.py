@@ -379,3 +379,41 @@ def test_mnist_into_a_wrong_input(monkeypatch):
     monkeypatch.setenv("NETC_DATA", str(SHARED_DATA))
     with pytest.raises(DataError, match=r"1x28x28 \(784 values\).*3x32x32 \(3072 values\)"):
         load_dataset({"name": "mnist"}, [3, 32, 32], 0)
+
+
+def test_netc_data_may_name_the_data_sets_own_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETC_MIRROR", closed_port_url())
+    env = placeholders(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("NETC_DATA", str(env))             # DIR/mnist, as --data-dir DIR/mnist
+    assert locate(DATASETS["mnist"]) == env
+    # ... but that folder does not answer for fashion-mnist, whose files have the same names
+    with pytest.raises(DataError) as error:
+        locate(DATASETS["fashion-mnist"], allow_download=False)
+    assert f"{env / 'fashion-mnist'} ($NETC_DATA): no such folder" in str(error.value)
+
+
+def test_data_list_says_where_each_set_is(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from netc.cli import cli
+    placeholders(tmp_path / "env" / "mnist")
+    monkeypatch.setenv("NETC_DATA", str(tmp_path / "env"))
+    lines = CliRunner().invoke(cli, ["data", "list"]).output.splitlines()
+    where = {lines[i].split()[0]: lines[i + 1].strip() for i in range(0, len(lines), 2)}
+    assert where["mnist"] == f"{tmp_path / 'env' / 'mnist'} ($NETC_DATA)"
+    assert where["fashion-mnist"].startswith("not here: 'netc data fetch fashion-mnist' downloads it")
+    assert where["xor"] == "built in" and where["npz"] == "your own files: data npz path=FILE"
+
+
+def test_data_info_text_has_no_python_reprs(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from netc.cli import cli
+    write_image_set(tmp_path / "env" / "fashion-mnist", n_train=12, n_test=5, hw=(28, 28))
+    monkeypatch.setenv("NETC_DATA", str(tmp_path / "env"))
+    text = CliRunner().invoke(cli, ["data", "info", "fashion-mnist"]).output
+    assert "{" not in text and "[" not in text and "True" not in text and "None" not in text
+    assert f"  location   {tmp_path / 'env' / 'fashion-mnist'}" in text
+    assert "  samples    12 train, 5 test; each 1x28x28 uint8, targets int64" in text
+    missing = CliRunner().invoke(cli, ["data", "info", "mnist"]).output
+    assert "not found; looked in:" in missing and "get it with: netc data fetch mnist" in missing

@@ -262,5 +262,5 @@ def test_cli_compare_prints_table_and_text_curves(tmp_path, tiny_npz):
     result = CliRunner().invoke(cli, ["compare", str(path), "--vary", "init=std:0.01,he", "--epochs", "2",
                                       "--out", str(tmp_path / "cmp")])
     assert result.exit_code == 0, result.output
-    assert "std:0.01" in result.output and "train loss per epoch" in result.output
-    assert "test acc per epoch" in result.output
+    assert "std:0.01" in result.output and "training loss per epoch" in result.output
+    assert "test accuracy per epoch" in result.output and "training accuracy per epoch" in result.output

@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_maps_every_folder_under_netc(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
-                   check=True, cwd=tmp_path)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--verbose", "-w", str(tmp_path),
+                            str(ROOT)], check=True, cwd=tmp_path, capture_output=True, text=True)
+    assert "SetuptoolsDeprecationWarning" not in build.stdout + build.stderr   # e.g. a license table
     wheel = next(tmp_path.glob("netc-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/", 1)[0] for name in names}

@@ -88,7 +88,9 @@ def test_models(name, params, output, loss):
 def test_defaults_are_filled_in():
     plan = netc.compile("input 784\naffine 10 -> softmax\noptimizer adam\n").data
     assert plan["optimizer"] == {"type": "adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7}
-    assert plan["train"] == {"epochs": 10, "batch": 100, "eval": 1000, "shuffle": True}
+    assert plan["train"] == {"epochs": 10, "batch": 100, "eval": 1000, "shuffle": True,
+                             "patience": None, "monitor": "val_loss"}
+    assert plan["schedule"] is None and plan["clip"] is None
     assert (plan["weight_decay"], plan["seed"], plan["data"]) == (0, 0, None)
     assert plan["init"] == {"type": "xavier_uniform"}
 

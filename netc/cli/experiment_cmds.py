@@ -86,11 +86,7 @@ def plot(folder, out, text):
     if kind == "compare":
         click.echo(comparing.text_figures(comparing.load_comparison(folder)))
     elif kind == "run":
-        from netc.experiments.curves import text_curves
-        records = comparing.read_metrics(folder)
-        click.echo(text_curves({"train loss": [r["train_loss"] for r in records]}, title="loss per epoch"))
-        click.echo(text_curves({k: [r.get(k) for r in records] for k in ("train_acc", "val_acc", "test_acc")},
-                               title="accuracy per epoch"))
+        click.echo(plots.run_text(comparing.read_metrics(folder)))
     else:
         from netc.experiments.search import ranked, read_results, table
         settings = json.loads((folder / "search.json").read_text())

@@ -23,6 +23,7 @@ from .options import (EXISTING_FOLDER, FILE, data_dir_option, epochs_option, jso
 @kernels_option()
 def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quiet, kernels):
     """Train FILE (or --resume RUN_DIR) and save the run folder."""
+    from netc.reporting import plural
     from netc.training import TrainingInterrupted, train as run_training
     if file is None and resume is None:
         raise click.UsageError("give a .net FILE, or --resume RUN_DIR")
@@ -35,7 +36,7 @@ def train(file, epochs, overrides, out, weights, resume, data_dir, as_json, quie
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"test accuracy {summary['test_acc']:.4f} after {summary['epochs']} epochs, "
+        click.echo(f"test accuracy {summary['test_acc']:.4f} after {plural(summary['epochs'], 'epoch')}, "
                    f"{summary['images_per_s'] or 0:,.0f} images/s; saved in {summary['run_dir']}")
 
 

@@ -34,23 +34,39 @@ def compare(files, varies=(), *, sets=(), epochs=None, seed=None, out=None, data
     # setting differs.
     seed = seed if seed is not None else (plans[0].data["seed"] or 0)
     folder = Path(out) if out else Path("runs") / f"compare-{plans[0].name}-{datetime.now():%Y%m%d-%H%M%S}"
-    folder.mkdir(parents=True, exist_ok=True)
-    results = []
+    variants = []
     for path, plan in zip(files, plans):
         for combo_label, assignments in combos:
             label = "/".join(part for part in (path.stem if len(files) > 1 else "", combo_label) if part)
-            document = varying.apply(plan.document, sets, assignments + [f"seed={seed}"])
-            summary = train(document, epochs=epochs, out=folder / slug(label), data_dir=data_dir, quiet=True)
-            records = read_metrics(summary["run_dir"])
-            results.append({"label": label, "run_dir": summary["run_dir"], "summary": summary,
-                            "records": records})
-            echo(f"{label}: loss {_fmt(summary['train_loss'])}  test {_fmt(summary['test_acc'])}  "
-                 f"{summary['seconds']:.1f}s")
+            variants.append((label, _checked(plan, sets, assignments, seed, epochs)))
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    for label, document in variants:        # every variant compiled before the first trains
+        summary = train(document, epochs=epochs, out=folder / slug(label), data_dir=data_dir, quiet=True)
+        records = read_metrics(summary["run_dir"])
+        results.append({"label": label, "run_dir": summary["run_dir"], "summary": summary,
+                        "records": records})
+        echo(f"{label}: loss {_fmt(summary['train_loss'])}  test {_fmt(summary['test_acc'])}  "
+             f"{summary['seconds']:.1f}s")
     index = [{"label": r["label"], "run_dir": str(Path(r["run_dir"]).relative_to(folder)),
               "summary": r["summary"]} for r in results]
     (folder / INDEX).write_text(json.dumps({"files": [str(f) for f in files], "vary": list(varies),
                                             "set": list(sets), "seed": seed, "variants": index}, indent=2) + "\n")
     return {"folder": folder, "variants": results}
+
+
+def _checked(plan, sets, assignments, seed, epochs) -> dict:
+    """The variant's document, compiled once so that a bad --vary value stops
+    the comparison before any variant trains."""
+    from netc.training import located, require_trainable, resolve_plan
+    document = varying.apply(plan.document, sets, assignments + [f"seed={seed}"])
+    try:
+        require_trainable(resolve_plan(document, epochs=epochs))
+    except NetcError as error:
+        if assignments:
+            error.message = f"--vary {' '.join(assignments)}: {error.message}"
+        raise located(error, plan)
+    return document
 
 
 def load_comparison(folder) -> list[dict]:
@@ -84,10 +100,14 @@ def table(variants: list[dict]) -> str:
                      .rstrip() for row in rows)
 
 
-def text_figures(variants: list[dict], keys=("train_loss", "test_acc")) -> str:
-    """Plain-text curves of each key, every variant on one grid."""
+def text_figures(variants: list[dict]) -> str:
+    """The PNG's curves as plain text: every variant on one grid per key
+    (training and test accuracy get a grid each: text has no dashed lines)."""
+    from .plots import COMPARE_PANELS
+    keys = [key for _, _, panel_keys in COMPARE_PANELS for key in panel_keys]
+    names = {"train_loss": "training loss", "test_acc": "test accuracy", "train_acc": "training accuracy"}
     return "\n\n".join(text_curves({v["label"]: [r.get(key) for r in v["records"]] for v in variants},
-                                    title=key.replace("_", " ") + " per epoch") for key in keys)
+                                    title=f"{names[key]} per epoch") for key in keys)
 
 
 def slug(label: str) -> str:

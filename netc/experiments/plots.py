@@ -59,27 +59,54 @@ def plot_folder(folder, out=None) -> Path:
     return plot_run(read_metrics(folder), out, title=folder.name)
 
 
+# What a run's figure shows, panel by panel: (title, y label, ((record key,
+# label), ...)). The PNG and `netc plot --text` both draw from this table, so
+# they show the same curves.
+RUN_PANELS = (
+    ("loss", "loss", (("train_loss", "train"), ("val_loss", "validation"), ("test_loss", "test"))),
+    ("accuracy", "accuracy", (("train_acc", "train"), ("val_acc", "validation"), ("test_acc", "test"))),
+)
+# A comparison: one curve per variant of each key; accuracy: test solid, training dashed.
+COMPARE_PANELS = (
+    ("training loss", "training loss (with weight decay term)", ("train_loss",)),
+    ("accuracy: test (solid), training (dashed)", "accuracy", ("test_acc", "train_acc")),
+)
+
+
 def _series(records, key):
     xs = [r["epoch"] for r in records if r.get(key) is not None]
     return xs, [r[key] for r in records if r.get(key) is not None]
 
 
+def run_series(records: list[dict]) -> list[tuple[str, str, dict]]:
+    """(title, y label, {label: per-epoch values}) per panel, keys the run has."""
+    panels = []
+    for title, ylabel, keys in RUN_PANELS:
+        series = {label: [r.get(key) for r in records] for key, label in keys
+                  if any(r.get(key) is not None for r in records)}
+        panels.append((title, ylabel, series))
+    return panels
+
+
+def run_text(records: list[dict]) -> str:
+    """`netc plot --text` of a run folder: the PNG's panels as text grids."""
+    from .curves import text_curves
+    return "\n\n".join(text_curves(series, title=f"{title} per epoch") for title, _, series in run_series(records))
+
+
 def plot_run(records: list[dict], out, title="") -> Path:
-    """Loss (left) and train / validation / test accuracy (right) per epoch."""
+    """Loss (left) and accuracy (right) per epoch: train, validation (when the
+    run has a split) and test."""
     plt = pyplot()
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("train_loss", "train"), ("test_loss", "test")):
-        loss_ax.plot(*_series(records, key), marker=".", label=label)
-    for key, label in (("train_acc", "train"), ("val_acc", "validation"), ("test_acc", "test")):
-        xs, ys = _series(records, key)
-        if ys:
-            acc_ax.plot(xs, ys, marker=".", label=label)
-    loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
-    for ax in (loss_ax, acc_ax):
-        ax.legend()
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)   # epochs are whole
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
+    for ax, (panel, ylabel, series) in zip(axes, run_series(records)):
+        for label, values in series.items():
+            xs = [r["epoch"] for r, v in zip(records, values) if v is not None]
+            ax.plot(xs, [v for v in values if v is not None], marker=".", label=label)
+        ax.set(xlabel="epoch", ylabel=ylabel, title=panel)
+        if panel == "accuracy":
+            _fit_accuracy(ax, [v for values in series.values() for v in values if v is not None])
+        _finish(ax, records)
     fig.suptitle(title)
     return _save(fig, out)
 
@@ -88,7 +115,7 @@ def plot_comparison(variants: list[dict], out) -> Path:
     """Every variant's training loss (left) and accuracy (right: test solid,
     training dashed in the same colour, so the gap between them shows)."""
     plt = pyplot()
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     many = max((len(v["records"]) for v in variants), default=0) > 30
     mark = None if many else "."
     for v in variants:
@@ -99,14 +126,38 @@ def plot_comparison(variants: list[dict], out) -> Path:
     losses = [r["train_loss"] for v in variants for r in v["records"] if r.get("train_loss")]
     if losses and min(losses) > 0 and max(losses) / min(losses) > 100:
         loss_ax.set_yscale("log")     # curves two orders apart stay readable
-    loss_ax.set(xlabel="epoch", ylabel="training loss (with weight decay term)", title="training loss")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy: test (solid), training (dashed)",
-               ylim=(0, 1.02))
+    for ax, (title, ylabel, _) in zip((loss_ax, acc_ax), COMPARE_PANELS):
+        ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    _fit_accuracy(acc_ax, [r[key] for v in variants for r in v["records"] for key in ("test_acc", "train_acc")
+                           if r.get(key) is not None])
+    longest = max(variants, key=lambda v: len(v["records"]))["records"] if variants else []
     for ax in (loss_ax, acc_ax):
-        ax.legend()
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)   # epochs are whole
+        _finish(ax, longest)
     return _save(fig, out)
+
+
+def _fit_accuracy(ax, values) -> None:
+    """The accuracy axis spans the data (a 0.965-0.99 run must not be two flat
+    lines at the top of 0-1), with a margin, never below 0 or far above 1."""
+    if not values:
+        return
+    low, high = min(values), max(values)
+    margin = max(high - low, 0.01) * 0.1
+    ax.set_ylim(max(low - margin, -0.01), min(high + margin, 1.01))
+
+
+def _finish(ax, records) -> None:
+    """Whole-epoch ticks, a grid, and the legend below the axes, where it
+    cannot cover a curve."""
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if len(records) == 1:
+        ax.set_xlim(0.5, 1.5)          # one epoch: one tick, not 0.96 .. 1.04
+    ax.grid(alpha=0.3)
+    handles = ax.get_legend_handles_labels()[0]
+    if handles:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(handles), 3),
+                  frameon=False, fontsize="small")
 
 
 def plot_search(results: list[dict], space: dict, out, title="") -> Path:
@@ -147,7 +198,8 @@ def _number(value) -> bool:
 def _save(fig, out) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:     # figures made with layout="constrained" are laid out already
+        fig.tight_layout()
     fig.savefig(out, dpi=100)
     import matplotlib.pyplot as plt
     plt.close(fig)

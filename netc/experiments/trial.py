@@ -54,7 +54,8 @@ def run_trial(document: dict, trial: int, values: dict, assignments: list[str],
         data = validation_dataset(plan, data_dir)
         network = Network(plan.data)
         trainer = Trainer(network, make_optimizer(plan.data["optimizer"]), data,
-                          plan.data["train"], plan.data["seed"])
+                          plan.data["train"], plan.data["seed"],
+                          schedule=plan.data["schedule"], clip=plan.data["clip"])
         records = trainer.run()
         scored = evaluate(network, data.x_val, data.t_val)
         result.update(val_acc=scored["accuracy"], val_loss=scored["loss"],

@@ -34,4 +34,4 @@ def expand(varies: list[str]) -> list[tuple[str, list[str]]]:
 
 def apply(document: dict, sets=(), assignments=()) -> dict:
     """A copy of `document` with `--set` texts and then the variant's assignments applied."""
-    return apply_overrides(document, list(sets) + list(assignments))
+    return apply_overrides(apply_overrides(document, sets), assignments, flag="--vary")

@@ -39,10 +39,10 @@ class Dataset:
         return self.x_train.shape[1:]
 
     @staticmethod
-    def batch(x: np.ndarray, idx) -> np.ndarray:
-        """x[idx] as float32; uint8 pixels become [0, 1]. Only this batch is
-        converted, so the full set stays at one byte per pixel."""
-        out = x[idx].astype(np.float32)  # always a fresh, writable array
+    def batch(x: np.ndarray, idx, dtype=np.float32) -> np.ndarray:
+        """x[idx] as `dtype` (the network's); uint8 pixels become [0, 1]. Only
+        this batch is converted, so the full set stays at one byte per pixel."""
+        out = x[idx].astype(dtype)  # always a fresh, writable array
         if x.dtype == np.uint8:
             out /= 255  # division, not * (1/255), so 255 maps to exactly 1.0
         return out

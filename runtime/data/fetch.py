@@ -11,7 +11,7 @@ from .download import install
 from .errors import DataError
 from .idx import read_payload
 from .idxset import check_payload, find_files
-from .locate import cache_dir, locate, search
+from .locate import cache_dir, locate, places, search
 from .registry import Entry, get_entry
 from .sources import load_raw
 
@@ -73,6 +73,24 @@ def info(name: str, path: str | Path | None = None,
             "train": images[0], "test": files["t10k-images-idx3-ubyte"].get("shape", [0])[0],
             "sample_shape": [1, *images[1:]], "input_dtype": "uint8", "target_dtype": "int64",
             "files": list(files.values())}
+
+
+def where(name: str, data_dir: str | Path | None = None) -> tuple[bool | None, str]:
+    """(is it here, where or what to do) for `netc data list`, without reading
+    or downloading anything: True with the folder and why it was looked in,
+    False with how to get it, None for data that comes from a path= or is
+    built in."""
+    entry = get_entry(name)
+    if entry.kind == "table":
+        return None, "built in"
+    if entry.kind != "remote":
+        return None, f"your own files: data {name} path={'DIR' if entry.kind == 'idx' else 'FILE'}"
+    explicit = [(Path(data_dir), "--data-dir")] if data_dir is not None else []
+    directory, _ = search(entry, explicit)
+    if directory is None:
+        return False, f"not here: 'netc data fetch {name}' downloads it (or set NETC_DATA / --data-dir)"
+    why = next(why for folder, why in places(name, explicit) if folder.expanduser() == directory)
+    return True, f"{directory} ({why})"
 
 
 def _describe(entry: Entry, stem: str, path: Path) -> dict:

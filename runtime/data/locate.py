@@ -1,5 +1,6 @@
 """Where a downloadable dataset's files are: an explicit folder, then
-$NETC_DATA/<name>/, then the cache, then a download into the cache."""
+$NETC_DATA/<name>/ (or $NETC_DATA itself when it is named <name>), then the
+cache, then a download into the cache."""
 
 from __future__ import annotations
 
@@ -32,7 +33,13 @@ def places(name: str, explicit: Iterable[Place] = ()) -> list[Place]:
         directory = Path(directory).expanduser()
         result += [(directory, why), (directory / name, why)]
     if os.environ.get("NETC_DATA"):
-        result.append((Path(os.environ["NETC_DATA"]).expanduser() / name, "$NETC_DATA"))
+        # NETC_DATA=DIR holds <name>/; NETC_DATA=DIR/mnist is that folder itself,
+        # taken as such only for the data set it is named after (fashion-mnist
+        # has the same file names, so a folder of either must not answer both).
+        root = Path(os.environ["NETC_DATA"]).expanduser()
+        result.append((root / name, "$NETC_DATA"))
+        if root.name == name:
+            result.append((root, "$NETC_DATA"))
     result.append((cache_dir(name), "cache"))
     return result
 
@@ -86,7 +93,7 @@ def not_found_message(entry: Entry, tried: list[str], failures: list[tuple[str, 
     lines += [
         f"to provide the files ({stems}; .gz or raw):",
         f"  netc data fetch {entry.name} --from DIR   (copies and verifies them into the cache)",
-        f"  or set NETC_DATA=DIR with the files in DIR/{entry.name}/",
+        f"  or set NETC_DATA=DIR with the files in DIR/{entry.name}/ (or NETC_DATA=DIR/{entry.name})",
         "  or pass --data-dir DIR",
     ]
     return "\n".join(lines)
