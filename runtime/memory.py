@@ -10,9 +10,12 @@ showed no difference either way (glibc's thresholds adapt there), so the
 setting mainly makes short loops behave like long runs. Peak memory: the same
 in bench, 4% higher in a deepconv epoch (498 against 479 MiB).
 
-So the runtime raises glibc's mmap threshold to its maximum (32 MiB: arrays up
-to that size come from the heap) and stops the heap from being trimmed. Other
-C libraries (macOS, musl) are left alone. Set NETC_MALLOC=default to opt out.
+So the `netc` command raises glibc's mmap threshold to its maximum (32 MiB:
+arrays up to that size come from the heap) and stops the heap from being
+trimmed, once when it starts. A process-wide setting is the program's to make,
+not a library's: building a Network from Python changes nothing; an embedder
+who wants the same calls keep_freed_memory() itself. Other C libraries (macOS,
+musl) are left alone. Set NETC_MALLOC=default to opt out.
 """
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ from .graph import Graph
 from .init import initialise
 from .layers import build_layer
 from .losses import LOSSES
-from .memory import keep_freed_memory
 
 
 
@@ -30,7 +29,6 @@ class Network:
     """The layers of an execution plan, run as its graph."""
 
     def __init__(self, plan: dict, seed: int | None = None, dtype=np.float32):
-        keep_freed_memory()  # see memory.py: steps stop page-faulting their arrays back in
         self.plan = plan
         self.dtype = np.dtype(dtype)
         self.seed = plan.get("seed") if seed is None else seed

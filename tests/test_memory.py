@@ -19,3 +19,18 @@ def test_settings_take_effect_once_on_glibc_only():
 
 def test_opt_out_leaves_malloc_alone():
     assert run_check(NETC_MALLOC="default") == ["False", "False"]
+
+
+def test_building_a_network_changes_nothing_in_the_process():
+    code = ("import netc, netc.runtime.memory as m\n"
+            "netc.load('models/simpleconv.net').build(seed=0)\n"
+            "print(m._done)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False"]
+
+
+def test_importing_the_runtime_loads_no_compiler_libraries():
+    code = ("import sys, netc.runtime.network, netc.runtime.model\n"
+            "print(sorted(m for m in ('lark', 'jsonschema') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

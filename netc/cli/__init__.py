@@ -40,6 +40,8 @@ _register()
 
 
 def main(argv=None):
+    from netc.runtime.memory import keep_freed_memory
+    keep_freed_memory()   # the program's choice, not the library's: see runtime/memory.py
     cli.main(args=argv, prog_name="netc")
 
 
