@@ -48,8 +48,8 @@ def test_check_shows_what_each_step_reads(run):
     shutil.copy(MODELS / "resnet.net", "resnet.net")
     result = run("check", "resnet.net")
     rows = {r.split()[0]: r.split() for r in result.stdout.splitlines()[3:] if r.split() and r.split()[0].isdigit()}
-    assert rows["2"][1:4] == ["relu", "->", "stem"]
-    assert rows["8"][1] == "add" and rows["8"][3:5] == ["stem,", "r1"]
+    assert rows["3"][1:4] == ["maxpool", "->", "stem"]
+    assert rows["9"][1] == "add" and rows["9"][3:5] == ["stem,", "r1"]
 
 
 def test_schema_prints_the_whole_schemas(run):
