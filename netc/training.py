@@ -192,14 +192,18 @@ def _resume_state(meta: dict, path) -> tuple[Position, list]:
 
 
 def _same_spec(source, overrides, epochs, folder: RunFolder, plan: Plan) -> None:
-    """`netc train FILE --resume DIR`: FILE must be the run's spec (epochs may differ)."""
+    """`netc train FILE --resume DIR`: FILE must be the run's spec. Its epochs
+    may differ (resuming to train longer) and its name (a file's name is its default)."""
     given = resolve_plan(source, overrides, epochs)
     if given.data["train"]["epochs"] != plan.data["train"]["epochs"]:
         given = resolve_plan(given, [f"train.epochs={plan.data['train']['epochs']}"])
-    difference = first_difference(_without_positions(given.document), _without_positions(plan.document))
+    ours, theirs = ({k: v for k, v in _without_positions(p.document).items() if k != "name"}
+                    for p in (given, plan))
+    difference = first_difference(ours, theirs)
     if difference is not None:
+        where, mine, run = difference
         raise NetcError(f"{source} differs from the run being resumed ({folder.path / 'spec.json'}) "
-                        f"at {difference}",
+                        f"at {where}: {json.dumps(mine)} in the file, {json.dumps(run)} in the run",
                         hint=f"resume without FILE (netc train --resume {folder.path}), "
                              "or train FILE into a new --out folder")
 
@@ -212,8 +216,8 @@ def _without_positions(node):
     return node
 
 
-def first_difference(a, b, path: str = "") -> str | None:
-    """The dotted path of the first place two documents differ, or None."""
+def first_difference(a, b, path: str = ""):
+    """(dotted path, a's value, b's value) where two documents first differ, or None."""
     if isinstance(a, dict) and isinstance(b, dict):
         for key in list(a) + [k for k in b if k not in a]:
             found = first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
@@ -226,7 +230,7 @@ def first_difference(a, b, path: str = "") -> str | None:
             if found:
                 return found
         return None
-    return None if a == b else (path or "the top")
+    return None if a == b else (path or "the top", a, b)
 
 
 def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, resume=None,

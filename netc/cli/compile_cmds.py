@@ -5,6 +5,7 @@ import click
 
 import netc
 from netc.api import format_file
+from netc.atomic import write_text_atomically
 from netc.errors import NetcError
 
 from .options import FILE
@@ -72,7 +73,7 @@ def compile_(file, output):
     """Compile FILE to its execution plan (JSON)."""
     text = netc.load(file).to_json()
     if output:
-        output.write_text(text + "\n")
+        write_text_atomically(output, text + "\n")
     else:
         click.echo(text)
 
@@ -97,7 +98,12 @@ def fmt(files, check_only, write):
                 changed = True
         elif write:
             if formatted != source:
-                path.write_text(formatted)
+                try:
+                    write_text_atomically(path, formatted)
+                except NetcError as error:
+                    click.echo(str(error), err=True)
+                    failed = True
+                    continue
                 click.echo(f"reformatted {path}", err=True)
         else:
             click.echo(formatted, nl=False)
