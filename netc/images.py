@@ -108,7 +108,7 @@ def _read_pgm(path: Path) -> np.ndarray:
             raise NetcDataError(f"{path}: holds fewer than the {count:,} pixel values its header declares")
         pixels = np.array(values[:count], dtype=np.int64)
     else:
-        dtype = np.dtype(">u2") if maxval > 255 else np.uint8
+        dtype = np.dtype(">u2" if maxval > 255 else "u1")
         raw = data[at + 1:at + 1 + count * dtype.itemsize]     # one whitespace ends the header
         if len(raw) < count * dtype.itemsize:
             raise NetcDataError(f"{path}: truncated: {len(raw):,} bytes of pixels, "
