@@ -225,3 +225,11 @@ def test_resume_with_a_different_file_is_an_error(tmp_path, spec):
     same = tmp_path / "same.net"
     same.write_text(spec.read_text())
     assert netc_("train", same, "--resume", run, "-q", "--epochs", "2").exit_code == 0
+
+
+@pytest.mark.parametrize("assignment, where", [("weight_decay=NaN", "weight_decay"), ("init=std:NaN", "init.std"),
+                                               ("layers.5.ratio=NaN", "layers.5.ratio")])
+def test_non_finite_set_values_are_refused_before_training(tmp_path, spec, assignment, where):
+    result = netc_("train", spec, "--out", tmp_path / "run", "-q", "--set", assignment)
+    _refused(result, f"{where}: nan is not a usable number")
+    assert not (tmp_path / "run").exists()
