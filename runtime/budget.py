@@ -95,13 +95,13 @@ def check_memory(plan, batch: int, training: bool = False, itemsize: int = 4) ->
         return need
     biggest = max(range(len(sizes)), key=sizes.__getitem__)
     step = plan["layers"][biggest]
-    line = f", line {step['line']}" if step.get("line") else ""
+    line = f" (line {step['line']})" if step.get("line") else ""
     what = "train" if training else "run"
     source = f"{ENV}={os.environ[ENV]}" if os.environ.get(ENV) else "available on this machine"
     raise NetcMemoryError(
         f"network '{plan.get('name', 'network')}' needs about {human(need)} of memory to {what} a batch of "
         f"{batch:,}, but {human(limit)} is {source}; the largest part is layer {biggest} "
-        f"'{step['op']}'{line} with {human(sizes[biggest])}",
+        f"'{step['op']}'{line}: {human(sizes[biggest])}",
         line=step.get("line"), column=step.get("column"),
         hint=f"make that layer smaller or the batch smaller; to allow more anyway (with swap, say), "
              f"set {ENV}=SIZE, e.g. {ENV}={human_setting(need)}")

@@ -61,7 +61,7 @@ def test_the_estimate_names_the_figure_and_the_biggest_layer():
         check_memory(plan, batch=100, training=True)
     message = caught.value.message
     assert "TB" in message or "GB" in message
-    assert "layer 0 'affine', line 3" in message and caught.value.line == 3
+    assert "layer 0 'affine' (line 3): " in message and caught.value.line == 3
 
 
 def test_the_ceiling_can_be_raised_and_lowered(monkeypatch):
