@@ -138,8 +138,9 @@ def raise_if_any(errors: list[NetcError]) -> None:
 def did_you_mean(word: str, known) -> str:
     """A hint naming the closest known word (if any) and all of them."""
     import difflib
-    known = sorted(known)
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    # Names from a document may be numbers or None (JSON keys from Python).
+    known = sorted(map(str, known))
+    close = difflib.get_close_matches(str(word), known, n=1, cutoff=0.6)
     listing = ", ".join(known)
     if close:
         return f"did you mean '{close[0]}'? known: {listing}"

@@ -40,3 +40,9 @@ def test_short_lines_print_whole():
 def test_few_errors_have_no_tail():
     errors = NetcErrors([NetcError("one", line=1), NetcError("two", line=2)])
     assert "more error" not in str(errors)
+
+
+def test_did_you_mean_takes_names_that_are_not_strings():
+    from netc.errors import did_you_mean
+    assert did_you_mean(3, ["units", 7, None]) == "known: 7, None, units"
+    assert did_you_mean("unit", ["units"]).startswith("did you mean 'units'?")
