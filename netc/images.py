@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from netc.errors import NetcDataError
-from netc.runtime.checkpoint import check_regular
+from netc.files import check_regular
 
 
 def read_images(path: Path, shape) -> np.ndarray:

@@ -46,6 +46,6 @@ def claim(folder, kind: str, force: bool = False) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from netc.atomic import os_problem
+        from netc.files import os_problem
         raise NetcError(f"cannot create --out {folder}: {os_problem(exc)}") from None
     return folder

@@ -13,12 +13,12 @@ from pathlib import Path
 import netc
 from netc.compiler.plan import Plan
 from netc import outfolders
-from netc.atomic import remove_stale_temporaries, write_text_atomically
+from netc.files import check_regular, remove_stale_temporaries, write_text_atomically
 from netc.errors import NetcDataError, NetcDivergedError, NetcError, NetcRuntimeError, NetcSpecError
 from netc.overrides import apply_overrides
 from netc.reporting import Reporter
 from netc.runtime.budget import check_memory
-from netc.runtime.checkpoint import check_regular, load_checkpoint, load_weights, save_checkpoint
+from netc.runtime.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from netc.runtime.data import load_dataset
 from netc.runtime.network import Network
 from netc.runtime.optimizers import make_optimizer
@@ -121,7 +121,7 @@ def weights_path(path) -> Path:
 
 class RunFolder:
     """runs/NAME-YYYYmmdd-HHMMSS/ (or --out): spec, plan, metrics, checkpoint.
-    Every file is written atomically (netc.atomic); metrics.jsonl writes a
+    Every file is written atomically (netc.files); metrics.jsonl writes a
     NaN or infinite number as null, so every line is JSON."""
 
     FILES = ("spec.json", "plan.json", "metrics.jsonl", CHECKPOINT)

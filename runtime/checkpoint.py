@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import stat
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from netc.atomic import atomic_file
+from netc.files import atomic_file, check_regular
 from netc.errors import NetcDataError
 
 FORMAT = "netc-checkpoint/1"
@@ -110,20 +109,6 @@ class NpzReader:
     def _corrupt(self, name, why) -> NetcDataError:
         return NetcDataError(f"{self.path}: array {name!r} is unreadable ({why})",
                              hint="the file is truncated or corrupt; use another checkpoint")
-
-
-def check_regular(path: Path) -> None:
-    """Refuse anything but a regular file before opening it: a FIFO would
-    block and /dev/zero never ends."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise NetcDataError(f"{path}: no such file") from None
-    if stat.S_ISDIR(mode):
-        raise NetcDataError(f"{path}: is a folder, not a file")
-    if not stat.S_ISREG(mode):
-        raise NetcDataError(f"{path}: not a regular file (a pipe or a device)",
-                            hint="give the path of a file on disk")
 
 
 def read_npz(path) -> dict[str, np.ndarray]:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import tiny_spec
-from netc.atomic import NetcWriteError, write_text_atomically
+from netc.files import NetcWriteError, write_text_atomically
 from netc.cli import cli
 from netc.errors import NetcError
 from netc.runtime.checkpoint import read_npz
@@ -172,7 +172,7 @@ def test_a_fifo_or_device_is_refused(run, tmp_path, make):
 def _fail_fsync(monkeypatch, code):
     def fsync(fd):
         raise OSError(code, os.strerror(code))
-    monkeypatch.setattr("netc.atomic.os.fsync", fsync)
+    monkeypatch.setattr("netc.files.os.fsync", fsync)
 
 
 @pytest.mark.parametrize("code, words", [(errno.ENOSPC, "no space left"), (errno.EROFS, "read-only")])
@@ -236,3 +236,11 @@ def test_metrics_write_null_for_nan(tmp_path):
     line = (tmp_path / "metrics.jsonl").read_text()
     assert json.loads(line) == {"epoch": 1, "train_loss": None, "test_acc": None, "val_acc": None}
     assert "NaN" not in line and "Infinity" not in line
+
+
+@pytest.mark.parametrize("verb", ["check", "fmt", "train"])
+def test_a_net_file_that_is_a_fifo_or_device_is_refused(tmp_path, verb):
+    fifo = tmp_path / "pipe.net"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        _refused(netc_(verb, path), "not a regular file")

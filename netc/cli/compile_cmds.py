@@ -5,7 +5,7 @@ import click
 
 import netc
 from netc.api import format_file
-from netc.atomic import write_text_atomically
+from netc.files import write_text_atomically
 from netc.errors import NetcError
 
 from .options import FILE

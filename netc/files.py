@@ -1,17 +1,36 @@
-"""Writing files so that a crash, a kill or a full disk leaves the old file or
-the new one, never part of one: a temporary file in the same folder, fsync,
-rename. Every file netc writes goes through here; OSErrors become NetcErrors."""
+"""Files netc reads and writes. Reads start by refusing anything but a regular
+file; writes go through a temporary file in the same folder, fsync and a
+rename, so a crash, a kill or a full disk leaves the old file or the new one,
+never part of one. OSErrors become NetcErrors."""
 from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from netc.errors import NetcError
+from netc.errors import NetcDataError, NetcError
 
 TEMPORARY_SUFFIX = ".tmp"
+
+
+def check_regular(path) -> None:
+    """Refuse anything but a regular file before opening it: a FIFO would
+    block and /dev/zero never ends."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise NetcDataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise NetcDataError(f"{path}: cannot read: {os_problem(exc)}") from None
+    if stat.S_ISDIR(mode):
+        raise NetcDataError(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise NetcDataError(f"{path}: not a regular file (a pipe or a device)",
+                            hint="give the path of a file on disk")
 
 
 def os_problem(exc: OSError) -> str:
