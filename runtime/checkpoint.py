@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from netc.files import atomic_file, check_regular
 from netc.errors import NetcDataError
+from netc.files import atomic_file, check_regular
 
 FORMAT = "netc-checkpoint/1"
 
 
 def write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Through netc.atomic: a crash or a full disk leaves the old file or the
+    """Through netc.files: a crash or a full disk leaves the old file or the
     new one, never half of one, and the file gets the usual mode."""
     with atomic_file(path, make_folder=True) as f:
         np.savez(f, **arrays)
@@ -41,8 +41,8 @@ class NpzReader:
             raise NetcDataError(f"{self.path}: not an .npz file", hint=hint) from None
         except OSError as exc:
             raise NetcDataError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
-        self.members = {name[:-4]: info for name in self._zip.namelist()
-                        if name.endswith(".npy") for info in [self._zip.getinfo(name)]}
+        self.members = {info.filename[:-len(".npy")]: info for info in self._zip.infolist()
+                        if info.filename.endswith(".npy")}
 
     def _is_npy(self) -> bool:
         try:
@@ -70,7 +70,7 @@ class NpzReader:
         try:
             with self._zip.open(self.members[name]) as f:
                 return self._read_header(f, name)[:2]
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise self._corrupt(name, exc) from None
 
     def read(self, name: str, shape=None) -> np.ndarray:
