@@ -6,7 +6,6 @@ import json
 import math
 import time
 from dataclasses import asdict
-from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from pathlib import Path
 
@@ -166,13 +165,11 @@ class RunFolder:
     def spec(self) -> dict:
         """The run's spec document; a clear error when spec.json is not one."""
         path = self.path / "spec.json"
+        if not path.exists():
+            raise NetcDataError(f"{self.path}: not a run folder (no spec.json)")
+        check_regular(path)
         try:
-            check_regular(path)
             document = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise NetcDataError(f"{self.path}: not a run folder (no spec.json)") from None
-        except NetcDataError:
-            raise NetcDataError(f"{self.path}: not a run folder (no spec.json)") from None
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise NetcDataError(f"{path}: not a readable JSON file ({str(exc)[:80]})",
                                 hint="the run folder is damaged; start a new run") from None
@@ -195,17 +192,27 @@ def json_numbers(value):
 
 def _resume_state(meta: dict, path) -> tuple[Position, list]:
     """The position and records a checkpoint's metadata holds, each checked."""
-    position, records = meta.get("position"), meta.get("records")
-    fields = {f.name: f.type for f in dataclass_fields(Position)}
-    if not isinstance(position, dict) or not set(position) <= set(fields) \
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) or v is None
-                       for v in position.values()) \
-            or not {"epoch", "step"} <= set(position) \
-            or not all(isinstance(position[k], int) and position[k] >= 0 for k in ("epoch", "step")):
+    try:
+        position = Position(**meta["position"])
+    except (KeyError, TypeError):           # missing, not an object, or unknown keys
+        position = None
+    if position is None or not _valid(position):
         raise NetcDataError(f"{path}: the checkpoint's training position is missing or invalid")
+    records = meta.get("records")
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise NetcDataError(f"{path}: the checkpoint's epoch records are missing or invalid")
-    return Position(**position), records
+    return position, records
+
+
+def _valid(position: Position) -> bool:
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return (count(position.epoch) and count(position.step) and count(position.images)
+            and number(position.loss_sum) and number(position.seconds)
+            and (position.first_loss is None or number(position.first_loss)))
 
 
 def _same_spec(source, overrides, epochs, folder: RunFolder, plan: Plan) -> None:
