@@ -272,6 +272,7 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
         plan = resolve_plan(source, overrides, epochs)
     require_trainable(plan)
     require_memory(plan, plan.data["train"]["batch"], training=True)
+    require_memory(plan, EVAL_BATCH)        # each epoch's scoring runs batches of this size
     data = load_data(plan, data_dir)
     network = Network(plan.data)
     optimizer = make_optimizer(plan.data["optimizer"])
