@@ -8,11 +8,14 @@ from netc.compiler.pipeline import check_text, compile_document, compile_text, d
 from netc.compiler.plan import Plan
 from netc.compiler.validate import validate
 from netc.errors import NetcError
+from netc.files import check_regular
 
 
 def read_source(path) -> str:
     """A .net file's text; a clear error for a missing or non-text file."""
     path = Path(path)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        check_regular(path)         # a FIFO or a device: refused, never read
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

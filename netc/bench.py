@@ -18,6 +18,7 @@ import numpy as np
 
 from netc.errors import NetcError
 from netc.runtime import lanes
+from netc.runtime.budget import check_memory
 from netc.runtime.losses import LOSSES
 from netc.runtime.network import Network
 from netc.runtime.optimizers import make_optimizer
@@ -83,6 +84,7 @@ class Runner:
         if plan.get("loss") is None:
             raise NetcError(f"network {plan.get('name', '')!r} has no loss: nothing to train")
         self.plan, self.batch = plan, batch
+        check_memory(plan, batch, training=True)
         self.network = Network(plan, seed=seed)
         self.optimizer = make_optimizer(plan["optimizer"])
         self.batches = synthetic_batches(plan, batch, seed)

@@ -5,6 +5,11 @@ a caret under the column, then `hint: ...` when there is one.
 """
 from __future__ import annotations
 
+# Bounds that keep a diagnostic's size independent of the input's: a line of
+# 100,000 characters holding 20,000 errors must still print at once.
+MAX_REPORTED = 20          # errors printed; the rest are counted
+WINDOW = 100               # characters of a long source line shown around the column
+
 
 class NetcError(Exception):
     """A user-facing error: what went wrong, where, and how to fix it."""
@@ -22,13 +27,14 @@ class NetcError(Exception):
         self.path = path
         self.source_line = source_line
 
-    def located(self, path: str | None, text: str | None) -> "NetcError":
-        """Attach the file name and the offending source line, for printing."""
+    def located(self, path: str | None, text: str | None, lines: list[str] | None = None) -> "NetcError":
+        """Attach the file name and the offending source line, for printing
+        (`lines`, the text already split, saves splitting it once per error)."""
         if self.path is None:
             self.path = path
         if self.source_line is None and text is not None and self.line:
             # Lines as the parser counts them: only "\n" ends one (not \f or \u2028).
-            lines = text.split("\n")
+            lines = text.split("\n") if lines is None else lines
             if 0 < self.line <= len(lines):
                 self.source_line = lines[self.line - 1].rstrip("\r")
         return self
@@ -42,13 +48,32 @@ class NetcError(Exception):
         # No file and no line (a bad command-line value, say): just the message.
         out = [f"{where}: error: {self.message}" if self.path or self.line else f"error: {self.message}"]
         if self.source_line is not None and self.line:
-            # One printable character per column keeps the caret under its column.
-            out.append("    " + "".join(c if c.isprintable() else " " for c in self.source_line))
-            if self.column:
-                out.append("    " + " " * (self.column - 1) + "^")
+            shown, caret = source_window(self.source_line, self.column)
+            out.append("    " + shown)
+            if caret is not None:
+                out.append("    " + " " * caret + "^")
         if self.hint:
             out.append(f"hint: {self.hint}")
         return "\n".join(out)
+
+
+def source_window(line: str, column: int | None) -> tuple[str, int | None]:
+    """At most WINDOW characters of `line` around `column` (1-based), with
+    "..." where it was cut, and the caret's offset in what is shown."""
+    caret = column - 1 if column else None
+    start, end = 0, len(line)
+    if len(line) > WINDOW:
+        start = max(0, min((caret or 0) - WINDOW // 2, len(line) - WINDOW))
+        end = start + WINDOW
+    # One printable character per column keeps the caret under its column.
+    shown = "".join(c if c.isprintable() else " " for c in line[start:end])
+    if start:
+        shown = "..." + shown
+    if end < len(line):
+        shown += "..."
+    if caret is not None:
+        caret += (3 if start else 0) - start
+    return shown, caret
 
 
 class NetcSyntaxError(NetcError):
@@ -85,14 +110,21 @@ class NetcErrors(NetcError):
                          hint=first.hint, path=first.path)
         self.errors = errors
 
-    def located(self, path, text):
+    def located(self, path, text, lines=None):
+        if text is not None and lines is None:
+            lines = text.split("\n")
         for error in self.errors:
-            error.located(path, text)
+            error.located(path, text, lines)
         self.path = self.errors[0].path
         return self
 
     def __str__(self) -> str:
-        return "\n".join(str(e) for e in self.errors)
+        shown = [str(e) for e in self.errors[:MAX_REPORTED]]
+        more = len(self.errors) - MAX_REPORTED
+        if more > 0:
+            shown.append(f"... and {more} more error{'s' if more > 1 else ''} "
+                         f"({len(self.errors)} in all; the first {MAX_REPORTED} are shown)")
+        return "\n".join(shown)
 
 
 def raise_if_any(errors: list[NetcError]) -> None:
@@ -106,8 +138,9 @@ def raise_if_any(errors: list[NetcError]) -> None:
 def did_you_mean(word: str, known) -> str:
     """A hint naming the closest known word (if any) and all of them."""
     import difflib
-    known = sorted(known)
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    # Names from a document may be numbers or None (JSON keys from Python).
+    known = sorted(map(str, known))
+    close = difflib.get_close_matches(str(word), known, n=1, cutoff=0.6)
     listing = ", ".join(known)
     if close:
         return f"did you mean '{close[0]}'? known: {listing}"

@@ -3,6 +3,7 @@ run folder out (spec.json, plan.json, metrics.jsonl, checkpoint.npz)."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import netc
 from netc.compiler.plan import Plan
-from netc.errors import NetcDataError, NetcError, NetcRuntimeError
+from netc import outfolders
+from netc.files import check_regular, remove_stale_temporaries, write_text_atomically
+from netc.errors import NetcDataError, NetcDivergedError, NetcError, NetcRuntimeError, NetcSpecError
 from netc.overrides import apply_overrides
 from netc.reporting import Reporter
+from netc.runtime.budget import check_memory
 from netc.runtime.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from netc.runtime.data import load_dataset
 from netc.runtime.network import Network
@@ -21,6 +25,7 @@ from netc.runtime.trainer import Interrupted, Position, Trainer
 
 CHECKPOINT = "checkpoint.npz"
 BEST = "best.npz"       # the best epoch's weights, when early stopping watches
+EVAL_BATCH = 1000       # runtime.metrics.evaluate's batch
 
 
 def resolve_plan(source, overrides=(), epochs=None, kernels="auto") -> Plan:
@@ -39,7 +44,24 @@ def resolve_plan(source, overrides=(), epochs=None, kernels="auto") -> Plan:
             raise located(error, plan)
         overridden.source = plan.source
         plan = overridden
+    _require_finite(plan.document, plan)
     return plan
+
+
+def _require_finite(node, plan: Plan, path: str = "", where=None) -> None:
+    """No NaN or infinity anywhere a number is expected (`--set weight_decay=NaN`
+    and documents from Python can carry them past the schema)."""
+    if isinstance(node, dict):
+        where = node if "line" in node else where
+        for key, value in node.items():
+            _require_finite(value, plan, f"{path}.{key}" if path else str(key), where)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _require_finite(value, plan, f"{path}.{i}", where)
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise located(NetcSpecError(f"{path}: {node} is not a usable number",
+                                    line=where and where.get("line"), column=where and where.get("column"),
+                                    hint="give a finite number"), plan)
 
 
 def located(error: NetcError, plan: Plan) -> NetcError:
@@ -76,6 +98,14 @@ def _require_trainable(plan: Plan) -> None:
                                hint="add e.g. 'data mnist'")
 
 
+def require_memory(plan: Plan, batch: int, training: bool = False, itemsize: int = 4) -> None:
+    """Refuse, before building anything, a network the machine cannot hold (runtime/budget.py)."""
+    try:
+        check_memory(plan, batch, training=training, itemsize=itemsize)
+    except NetcError as error:
+        raise located(error, plan)
+
+
 def load_data(plan: Plan, data_dir=None):
     try:
         return load_dataset(plan.data["data"], plan.data["input_shape"], plan.data["seed"], data_dir)
@@ -90,55 +120,172 @@ def weights_path(path) -> Path:
 
 
 class RunFolder:
-    """runs/NAME-YYYYmmdd-HHMMSS/ (or --out): spec, plan, metrics, checkpoint."""
+    """runs/NAME-YYYYmmdd-HHMMSS/ (or --out): spec, plan, metrics, checkpoint.
+    Every file is written atomically (netc.files); metrics.jsonl writes a
+    NaN or infinite number as null, so every line is JSON."""
+
+    FILES = ("spec.json", "plan.json", "metrics.jsonl", CHECKPOINT)
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.checkpoint = self.path / CHECKPOINT
 
     @classmethod
-    def create(cls, plan: Plan, out=None) -> "RunFolder":
+    def create(cls, plan: Plan, out=None, force: bool = False) -> "RunFolder":
         path = Path(out) if out else Path("runs") / f"{plan.name}-{datetime.now():%Y%m%d-%H%M%S}"
-        path.mkdir(parents=True, exist_ok=True)
-        folder = cls(path)
-        (path / "spec.json").write_text(json.dumps(plan.document, indent=2) + "\n")
-        (path / "plan.json").write_text(plan.to_json() + "\n")
-        (path / "metrics.jsonl").write_text("")
+        folder = cls(outfolders.claim(path, "run", force=force))
+        folder.clean_temporaries()
+        if force:
+            # A replaced run's checkpoint must not be resumed with the new spec.
+            folder.checkpoint.unlink(missing_ok=True)
+        folder.write("spec.json", json.dumps(plan.document, indent=2) + "\n")
+        folder.write("plan.json", plan.to_json() + "\n")
+        folder.write("metrics.jsonl", "")
         return folder
 
+    @classmethod
+    def existing(cls, path) -> "RunFolder":
+        """A run folder to resume; its leftovers from a killed writer removed."""
+        folder = cls(path)
+        if not folder.path.is_dir():
+            raise NetcDataError(f"{folder.path}: no such run folder")
+        folder.clean_temporaries()
+        return folder
+
+    def clean_temporaries(self) -> None:
+        for name in self.FILES:
+            remove_stale_temporaries(self.path, name)
+
+    def write(self, name: str, text: str) -> None:
+        write_text_atomically(self.path / name, text)
+
     def write_metrics(self, records) -> None:
-        (self.path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        self.write("metrics.jsonl", "".join(json.dumps(json_numbers(r), allow_nan=False) + "\n"
+                                            for r in records))
 
     def spec(self) -> dict:
+        """The run's spec document; a clear error when spec.json is not one."""
+        path = self.path / "spec.json"
+        if not path.exists():
+            raise NetcDataError(f"{self.path}: not a run folder (no spec.json)")
+        check_regular(path)
         try:
-            return json.loads((self.path / "spec.json").read_text())
-        except FileNotFoundError:
-            raise NetcDataError(f"{self.path}: not a run folder (no spec.json)") from None
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise NetcDataError(f"{path}: not a readable JSON file ({str(exc)[:80]})",
+                                hint="the run folder is damaged; start a new run") from None
+        if not isinstance(document, dict):
+            raise NetcDataError(f"{path}: not a spec document (a JSON object)",
+                                hint="the run folder is damaged; start a new run")
+        return document
+
+
+def json_numbers(value):
+    """`value` with every NaN or infinite float made None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_numbers(v) for v in value]
+    return value
+
+
+def _resume_state(meta: dict, path) -> tuple[Position, list]:
+    """The position and records a checkpoint's metadata holds, each checked."""
+    try:
+        position = Position(**meta["position"])
+    except (KeyError, TypeError):           # missing, not an object, or unknown keys
+        position = None
+    if position is None or not _valid(position):
+        raise NetcDataError(f"{path}: the checkpoint's training position is missing or invalid")
+    records = meta.get("records")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise NetcDataError(f"{path}: the checkpoint's epoch records are missing or invalid")
+    return position, records
+
+
+def _valid(position: Position) -> bool:
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return (count(position.epoch) and count(position.step) and count(position.images)
+            and number(position.loss_sum) and number(position.seconds)
+            and (position.first_loss is None or number(position.first_loss)))
+
+
+def _same_spec(source, overrides, epochs, folder: RunFolder, plan: Plan) -> None:
+    """`netc train FILE --resume DIR`: FILE must be the run's spec. Its epochs
+    may differ (resuming to train longer) and its name (a file's name is its default)."""
+    given = resolve_plan(source, overrides, epochs)
+    if given.data["train"]["epochs"] != plan.data["train"]["epochs"]:
+        given = resolve_plan(given, [f"train.epochs={plan.data['train']['epochs']}"])
+    ours, theirs = ({k: v for k, v in _without_positions(p.document).items() if k != "name"}
+                    for p in (given, plan))
+    difference = first_difference(ours, theirs)
+    if difference is not None:
+        where, mine, run = difference
+        raise NetcError(f"{source} differs from the run being resumed ({folder.path / 'spec.json'}) "
+                        f"at {where}: {json.dumps(mine)} in the file, {json.dumps(run)} in the run",
+                        hint=f"resume without FILE (netc train --resume {folder.path}), "
+                             "or train FILE into a new --out folder")
+
+
+def _without_positions(node):
+    if isinstance(node, dict):
+        return {k: _without_positions(v) for k, v in node.items() if k not in ("line", "column")}
+    if isinstance(node, list):
+        return [_without_positions(v) for v in node]
+    return node
+
+
+def first_difference(a, b, path: str = ""):
+    """(dotted path, a's value, b's value) where two documents first differ, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            found = first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            found = first_difference(x, y, f"{path}.{i}" if path else str(i))
+            if found:
+                return found
+        return None
+    return None if a == b else (path or "the top", a, b)
 
 
 def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, resume=None,
-          data_dir=None, quiet=True, stream=None, kernels="auto") -> dict:
+          data_dir=None, quiet=True, stream=None, force=False, kernels="auto") -> dict:
     """Train and return the summary: epochs, train_loss, train_acc, val_acc,
-    test_acc, seconds, images_per_s, run_dir."""
+    test_acc, seconds, images_per_s, run_dir. `out` holding a run is refused
+    unless `force`; with `resume`, a `source` must be the run's own spec."""
     started = time.perf_counter()
     if resume:
-        folder = RunFolder(resume)
+        folder = RunFolder.existing(resume)
         plan = resolve_plan(netc.compile(folder.spec()), overrides, epochs, kernels)
+        if source is not None:
+            _same_spec(source, overrides, epochs, folder, plan)
     else:
         plan = resolve_plan(source, overrides, epochs, kernels)
     require_trainable(plan)
+    require_memory(plan, plan.data["train"]["batch"], training=True)
+    require_memory(plan, EVAL_BATCH)        # each epoch's scoring runs batches of this size
     data = load_data(plan, data_dir)
     network = Network(plan.data)
     optimizer = make_optimizer(plan.data["optimizer"])
     position, records = Position(), []
     if resume:
         meta = load_checkpoint(folder.checkpoint, network, optimizer)
-        position, records = Position(**meta["position"]), meta["records"]
-        (folder.path / "plan.json").write_text(plan.to_json() + "\n")
+        position, records = _resume_state(meta, folder.checkpoint)
+        folder.write("plan.json", plan.to_json() + "\n")
     else:
         if weights:
             load_weights(weights_path(weights), network)
-        folder = RunFolder.create(plan, out)
+        folder = RunFolder.create(plan, out, force=force)
     reporter = Reporter(plan, quiet=quiet, stream=stream)
 
     def save(pos, recs):
@@ -159,7 +306,11 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
         records = trainer.run(position)
     except Interrupted as stop:
         reporter.close()
-        raise TrainingInterrupted(folder.path, stop.position) from None
+        raise TrainingInterrupted(folder.path, stop) from None
+    except NetcDivergedError as error:
+        reporter.close()
+        error.hint = f"{error.hint}; {_kept(folder)}"
+        raise
     if trainer.stopping.stopped:
         reporter.note(f"stopped early: {trainer.settings['monitor']} not better for "
                       f"{trainer.stopping.wait} epochs; epoch {trainer.stopping.best_epoch}'s weights "
@@ -178,11 +329,30 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
     }
 
 
+def _kept(folder: RunFolder) -> str:
+    if folder.checkpoint.exists():
+        return f"the last good checkpoint is kept in {folder.checkpoint}"
+    return "no checkpoint was written"
+
+
 class TrainingInterrupted(NetcError):
-    def __init__(self, run_dir: Path, position: Position):
-        super().__init__(f"training interrupted in epoch {position.epoch + 1} (step {position.step}); "
-                         f"checkpoint saved in {run_dir}",
-                         hint=f"resume with: netc train --resume {run_dir}")
+    """Ctrl-C or SIGTERM: stopped at a step boundary with a checkpoint saved,
+    or (a second signal) at once, with the last checkpoint as it was."""
+
+    def __init__(self, run_dir: Path, stop: Interrupted):
+        position, saved = stop.position, stop.saved
+        if not stop.at_once:
+            message = (f"training interrupted in epoch {position.epoch + 1} (step {position.step}); "
+                       f"checkpoint saved in {run_dir}")
+        elif saved is not None:
+            message = (f"training stopped at once in epoch {position.epoch + 1} (step {position.step}), "
+                       f"nothing saved since the checkpoint in {run_dir}: epoch {saved.epoch + 1}, "
+                       f"step {saved.step}" + (" (the start of that epoch)" if saved.step == 0 else ""))
+        else:
+            message = (f"training stopped at once in epoch {position.epoch + 1} (step {position.step}); "
+                       f"no checkpoint was saved yet in {run_dir}")
+        super().__init__(message, hint=f"resume with: netc train --resume {run_dir}" if saved else
+                         "start the run again")
         self.run_dir = run_dir
 
 
@@ -193,6 +363,7 @@ def evaluate_file(source, weights, data_dir=None, kernels="auto") -> dict:
     if plan.data["data"] is None:
         raise located(NetcRuntimeError(f"network '{plan.name}' has no 'data' directive: nothing to evaluate on",
                                        hint="add e.g. 'data mnist'"), plan)
+    require_memory(plan, EVAL_BATCH)
     network = Network(plan.data)
     load_weights(weights_path(weights), network)
     data = load_data(plan, data_dir)

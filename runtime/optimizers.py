@@ -96,7 +96,12 @@ class Optimizer:
                 d[f"{slot}.{name}"] = array.copy()
         return d
 
-    def load_state_dict(self, d: dict[str, np.ndarray]) -> None:
+    def load_state_dict(self, d: dict[str, np.ndarray], params: dict[str, np.ndarray] | None = None) -> None:
+        """Restore state_dict() output. With `params`, every entry is checked
+        against them first: a step count, and for a started optimizer one
+        array per slot and parameter, of the parameter's shape."""
+        if params is not None:
+            self._check_state(d, params)
         self.t = int(d["step"])
         self.state = {slot: {} for slot in self.slots}
         for key, array in d.items():
@@ -105,7 +110,25 @@ class Optimizer:
             slot, _, name = key.partition(".")
             if slot not in self.state:
                 raise OptimizerError(f"{self.type}: unknown state entry {key!r}")
-            self.state[slot][name] = np.array(array)
+            self.state[slot][name] = np.array(array, dtype=params[name].dtype if params else None)
+
+    def _check_state(self, d: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
+        step = d.get("step")
+        if step is None or np.shape(step) != () or not np.issubdtype(np.asarray(step).dtype, np.integer) \
+                or int(step) < 0:
+            raise OptimizerError(f"{self.type}: no step count (a whole number >= 0)")
+        expected = {f"{slot}.{name}": p.shape for slot in self.slots for name, p in params.items()}
+        unknown = sorted(set(d) - set(expected) - {"step"})
+        if unknown:
+            raise OptimizerError(f"{self.type}: unknown state entries {unknown[:5]}")
+        present = set(d) & set(expected)
+        if int(step) > 0 and present != set(expected):
+            missing = sorted(set(expected) - present)
+            raise OptimizerError(f"{self.type}: {len(missing)} state entries missing, e.g. {missing[0]!r}")
+        for key in present:
+            if np.shape(d[key]) != expected[key]:
+                raise OptimizerError(f"{self.type}: {key!r} has shape {list(np.shape(d[key]))}, "
+                                     f"its parameter {list(expected[key])}")
 
 
 class SGD(Optimizer):

@@ -9,15 +9,16 @@ from __future__ import annotations
 import math
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
-from netc.errors import NetcDivergedError, NetcRuntimeError
+from netc.errors import NetcRuntimeError
 
 from .clipping import ClippedOptimizer
 from .data import Dataset
+from .divergence import check_loss, check_params
 from .metrics import evaluate
 from .schedules import WATCHES_VALIDATION, make_schedule
 from .stopping import EarlyStopping
@@ -33,14 +34,17 @@ class Position:
     loss_sum: float = 0.0       # summed batch losses of this epoch so far
     images: int = 0             # images trained on this epoch so far
     seconds: float = 0.0        # time spent in training steps, all epochs
+    first_loss: float | None = None  # the run's first batch loss, divergence's yardstick
 
 
 class Interrupted(Exception):
-    """Ctrl-C stopped training at a step boundary; a checkpoint was written."""
+    """Ctrl-C or SIGTERM stopped training: at a step boundary with a checkpoint
+    written (`saved` is `position`), or, on a second signal, at once (`saved`
+    is where the last checkpoint stands, None if there is none)."""
 
-    def __init__(self, position: Position):
+    def __init__(self, position: Position, saved: Position | None, at_once: bool = False):
         super().__init__(f"interrupted in epoch {position.epoch + 1} after step {position.step}")
-        self.position = position
+        self.position, self.saved, self.at_once = position, saved, at_once
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Trainer:
     on_epoch: Callable = lambda record: None
     save: Callable = lambda position, records: None   # writes a checkpoint
     records: list = field(default_factory=list)
+    saved: Position | None = None           # where the last checkpoint written or resumed stands
     schedule: dict | None = None            # the plan's schedule and clip dicts
     clip: dict | None = None
     on_best: Callable = lambda record: None  # the best epoch so far (early stopping): keep its weights
@@ -93,7 +98,9 @@ class Trainer:
     def run(self, position: Position | None = None) -> list[dict]:
         position = position or Position()
         self._require_validation()
-        stop = _StopFlag()
+        if position.epoch or position.step:
+            self.saved = replace(position)
+        stop = _StopFlag(self, position)
         # A diverging run overflows before its loss turns non-finite; the check
         # in _epoch reports that once, clearly, instead of NumPy warnings.
         with stop, np.errstate(over="ignore", invalid="ignore"):
@@ -109,8 +116,14 @@ class Trainer:
                     self.on_best(record)
                 self.on_epoch(record)
                 position.epoch, position.step, position.loss_sum, position.images = position.epoch + 1, 0, 0.0, 0
-                self.save(position, self.records)
+                self._save(position)
         return self.records
+
+    def _save(self, position: Position) -> None:
+        """A checkpoint, never of diverged weights (the last good one stays)."""
+        check_params(self.network.params, position.epoch, position.step)
+        self.save(position, self.records)
+        self.saved = replace(position)
 
     def _epoch(self, position: Position, stop: "_StopFlag") -> None:
         x, t, batch = self.data.x_train, self.data.t_train, self.settings["batch"]
@@ -118,17 +131,16 @@ class Trainer:
         steps = math.ceil(len(order) / batch)       # a last partial batch is trained too
         while position.step < steps:
             if stop.requested:
-                self.save(position, self.records)
-                raise Interrupted(position)
+                self._save(position)
+                raise Interrupted(position, position)
             rows = order[position.step * batch:(position.step + 1) * batch]
             xb, tb = Dataset.batch(x, rows, self.network.dtype), t[rows]
             started = time.perf_counter()
             loss = self.network.train_step(xb, tb, self.optimizer)
             position.seconds += time.perf_counter() - started
-            if not math.isfinite(loss):
-                raise NetcDivergedError(
-                    f"the loss became {loss} in epoch {position.epoch + 1}, step {position.step + 1}",
-                    hint="training diverged: try a smaller learning rate, e.g. --set optimizer.lr=...")
+            check_loss(loss, position.first_loss, position.epoch, position.step)
+            if position.first_loss is None:
+                position.first_loss = loss
             position.loss_sum += loss * len(rows)
             position.images += len(rows)
             position.step += 1
@@ -154,25 +166,31 @@ class Trainer:
 
 
 class _StopFlag:
-    """The first Ctrl-C asks the loop to stop at the next step boundary (so no
-    update is left half done); a second one stops at once."""
+    """The first Ctrl-C or SIGTERM (what `kill` and job schedulers send) asks
+    the loop to stop at the next step boundary, so no update is left half done
+    and a checkpoint is written; a second one stops at once, saving nothing."""
 
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
     requested = False
 
+    def __init__(self, trainer: Trainer, position: Position):
+        self.trainer, self.position = trainer, position
+
     def __enter__(self):
-        self._previous = None
+        self._previous = {}
         try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
         except ValueError:          # not the main thread: leave signals alone
             pass
         return self
 
     def _handle(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
+            raise Interrupted(replace(self.position), self.trainer.saved, at_once=True)
         self.requested = True
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
         return False

@@ -23,3 +23,8 @@ def tiny_npz(tmp_path) -> Path:
     path = tmp_path / "tiny.npz"
     np.savez(path, x_train=x[:200], t_train=t[:200], x_test=x[200:], t_test=t[200:])
     return path
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-long", action="store_true", default=False,
+                     help="Run the fuzz tests (tests/test_fuzz.py) with ten times as many examples.")

@@ -5,6 +5,7 @@ import click
 
 import netc
 from netc.api import format_file
+from netc.files import write_text_atomically
 from netc.errors import NetcError
 
 from .options import FILE, kernels_option
@@ -80,7 +81,7 @@ def compile_(file, output, kernels):
     """Compile FILE to its execution plan (JSON)."""
     text = netc.load(file, kernels).to_json()
     if output:
-        output.write_text(text + "\n")
+        write_text_atomically(output, text + "\n")
     else:
         click.echo(text)
 
@@ -105,7 +106,12 @@ def fmt(files, check_only, write):
                 changed = True
         elif write:
             if formatted != source:
-                path.write_text(formatted)
+                try:
+                    write_text_atomically(path, formatted)
+                except NetcError as error:
+                    click.echo(str(error), err=True)
+                    failed = True
+                    continue
                 click.echo(f"reformatted {path}", err=True)
         else:
             click.echo(formatted, nl=False)
