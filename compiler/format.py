@@ -48,6 +48,8 @@ def value(v) -> str:
         return f"{v['call']}(" + ", ".join(value(a) for a in v["args"]) + ")"
     if isinstance(v, list):
         return "[" + ", ".join(value(i) for i in v) + "]"
+    if isinstance(v, tuple):     # dimensions inside a call: log(1x28x28, ...)
+        return "x".join(map(str, v))
     raise TypeError(f"cannot write {v!r} in a .net file")
 
 

@@ -107,6 +107,8 @@ def _typed_options(kind: str, positional_key: str | None, example: str = "", typ
             if positional_key is None or len(cmd.args) > 1:
                 raise ValueError(f"'{cmd.name}' takes key=value options only"
                                  if positional_key is None else f"'{cmd.name}' takes one name, then key=value options")
+            if cmd.args[0].kind not in ("word", "string"):
+                raise ValueError(f"'{cmd.name}' takes a name first, e.g. '{example}'")
             out[positional_key] = json_value(cmd.args[0])
             low.where[(cmd.name, positional_key)] = cmd.args[0].pos
         elif example and not (kind == "init" and cmd.options):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Transformer, Token, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from netc.errors import NetcSyntaxError
@@ -86,9 +86,8 @@ class _ToStatements(Transformer):
     def assignment(self, t): return Chain(t[1].commands, str(t[0]), _pos(t[0]))
     def start(self, t):   return list(t)
 
-    @v_args(meta=True)
-    def list(self, meta, items):
-        return Value([i for i in items if i is not None], "list", _pos(meta))
+    def list(self, t):
+        return Value([i for i in t[1:] if i is not None], "list", _pos(t[0]))
 
     def call(self, t):
         args = tuple(_plain(v) for v in t[1:] if v is not None)
@@ -105,8 +104,9 @@ class _ToStatements(Transformer):
 def parser() -> Lark:
     """Built once: LALR, so building it also proves the grammar conflict-free."""
     grammar = resources.files("netc.spec").joinpath("netc.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True,
-                maybe_placeholders=True)
+    # The transformer runs inside the parser, as each rule is reduced: no
+    # parse tree is built and walked a second time.
+    return Lark(grammar, parser="lalr", maybe_placeholders=True, transformer=_ToStatements())
 
 
 _TOKEN_WORDS = {
@@ -178,12 +178,18 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> NetcSyntaxError:
     return NetcSyntaxError("unexpected end of file", line=exc.line, column=exc.column)
 
 
+def _too_large(x) -> bool:
+    if isinstance(x, (tuple, list)):
+        return any(map(_too_large, x))
+    return isinstance(x, float) and x in (float("inf"), float("-inf"))
+
+
 def _check_values(values, depth=1):
     """Numbers must be finite and lists shallow: later stages rely on both."""
     for v in values:
-        if v.kind == "number" and v.value in (float("inf"), float("-inf")) or (
-                v.kind == "dims" and float("inf") in v.value):
-            raise NetcSyntaxError("this number is too large", line=v.pos.line, column=v.pos.column)
+        if _too_large(v.value.args if v.kind == "call" else v.value if v.kind in ("number", "dims") else None):
+            raise NetcSyntaxError("this number is too large", line=v.pos.line, column=v.pos.column,
+                                  hint="a number here must fit a 64-bit float (below about 1.8e308)")
         if v.kind == "list":
             if depth > MAX_DEPTH:
                 raise NetcSyntaxError(f"lists nest at most {MAX_DEPTH} deep",
@@ -196,7 +202,7 @@ def parse_statements(text: str) -> list[Chain]:
     if not text.endswith("\n"):
         text += "\n"   # every statement ends with a line break; columns are unchanged
     try:
-        chains = _ToStatements().transform(parser().parse(text))
+        chains = parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
     except RecursionError:
@@ -210,11 +216,13 @@ def parse_statements(text: str) -> list[Chain]:
 def comments(text: str) -> list[tuple[int, int, str]]:
     """(line, column, text) of every `#` comment, for the formatter."""
     found = []
+    if "#" not in text:
+        return found
     for token in parser().lex(text if text.endswith("\n") else text + "\n", dont_ignore=True):
         if token.type == "COMMENT":
             found.append((token.line, token.column, str(token).rstrip()))
-        elif token.type == "_ARROW" and "#" in token:
-            # comment lines swallowed by a continuation arrow
+        elif token.type in ("_ARROW", "_NL") and "#" in token:
+            # comment lines swallowed by a continuation arrow or a run of line breaks
             for offset, piece in enumerate(str(token).split("\n")):
                 if "#" in piece:
                     col = piece.index("#")

@@ -9,18 +9,68 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from netc.errors import NetcSpecError, did_you_mean, raise_if_any
+from netc.spec.ops import WORDS
 
 from . import schema
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
+def _strict_class():
     # JSON Schema counts 10.0 as an integer; a layer of 10.0 units is a typo
     # the runtime would trip over, so integers here are Python ints.
     strict = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda checker, x: isinstance(x, int) and not isinstance(x, bool))
-    cls = validators.extend(Draft202012Validator, type_checker=strict)
-    return cls(schema.load())
+    return validators.extend(Draft202012Validator, type_checker=strict)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    """The document without its layers' options: a layer is checked against its
+    own op's part alone (_layer_validator), not against every op's `if` branch,
+    which kept a long network's check linear but slow."""
+    whole = schema.load()
+    light = {**whole, "properties": {**whole["properties"], "layers": {
+        "type": "array", "items": {"type": "object", "required": ["type"],
+                                   "properties": {"type": whole["$defs"]["layer"]["properties"]["type"]}}}}}
+    return _strict_class()(light)
+
+
+@lru_cache(maxsize=None)
+def _layer_validator(word: str) -> Draft202012Validator:
+    whole = schema.load()
+    return _strict_class()({"$defs": whole["$defs"], "$ref": f"#/$defs/layer_{WORDS[word]}"})
+
+
+def _layer_errors(layer: dict) -> list[tuple[tuple, str, str | None]]:
+    """(path within the layer, message, hint) of each schema error of one layer.
+    Layers alike but for their position have alike errors: a long network
+    repeats a few layers, so each kind is checked once."""
+    key = repr(sorted((k, v) for k, v in layer.items() if k not in ("line", "column")))
+    if key not in _seen_layers:
+        found = []
+        for error in _layer_validator(layer["type"]).iter_errors(layer):
+            error = best_match([error]) if error.context else error
+            found.append((tuple(error.absolute_path), *_explain(error)))
+        if len(_seen_layers) > 10_000:
+            _seen_layers.clear()
+        _seen_layers[key] = found
+    return _seen_layers[key]
+
+
+_seen_layers: dict[str, list] = {}
+
+
+def _schema_errors(document: dict):
+    """(path, message, hint) of every schema error of a document."""
+    for error in _validator().iter_errors(document):
+        error = best_match([error]) if error.context else error
+        yield (tuple(error.absolute_path), *_explain(error))
+    layers = document.get("layers") if isinstance(document, dict) else None
+    if not isinstance(layers, list):
+        return
+    for index, layer in enumerate(layers):
+        if isinstance(layer, dict) and isinstance(layer.get("type"), str) and layer["type"] in WORDS:
+            for path, message, hint in _layer_errors(layer):
+                yield ("layers", index, *path), message, hint
 
 
 def json_path(path) -> str:
@@ -71,17 +121,52 @@ def _explain(error) -> tuple[str, str | None]:
     return error.message, description
 
 
+MAX_DEPTH = 32          # literal conv weights nest 4 deep in a layer that is 3 deep
+
+
+def check_json(document) -> None:
+    """A document from Python is JSON data before anything else looks at it:
+    string keys, finite numbers a float or a 64-bit integer holds, and no
+    deeper than MAX_DEPTH. Checked without recursion, so any depth is refused
+    at once."""
+    if not isinstance(document, dict):
+        raise NetcSpecError(f"a spec document is a dict, not {type(document).__name__}")
+    stack = [((), document)]
+    while stack:
+        path, node = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise NetcSpecError(f"{json_path(path[:2])}: nested more than {MAX_DEPTH} deep")
+        where = json_path(path)
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if not isinstance(key, str):
+                    raise NetcSpecError(f"{where}: key {key!r} is not a string", hint="JSON keys are strings")
+                stack.append((path + (key,), child))
+        elif isinstance(node, list):
+            stack.extend((path + (i,), child) for i, child in enumerate(node))
+        elif isinstance(node, bool) or node is None or isinstance(node, str):
+            continue
+        elif isinstance(node, int):
+            if node.bit_length() > 63:
+                raise NetcSpecError(f"{where}: this number is too large", hint="integers fit in 64 bits")
+        elif isinstance(node, float):
+            if node != node or node in (float("inf"), float("-inf")):
+                raise NetcSpecError(f"{where}: {node} is not a finite number", hint="give a finite number")
+        else:
+            raise NetcSpecError(f"{where}: a {type(node).__name__} is not JSON data",
+                                hint="use dicts, lists, strings, numbers, booleans and None")
+
+
 def validate(document: dict, lowered=None) -> dict:
     """Raise every independent error at once (the lowering stage's and the
     schema's); return the document."""
+    if lowered is None:
+        check_json(document)
     errors, seen = list(lowered.errors) if lowered is not None else [], set()
-    for error in _validator().iter_errors(document):
-        error = best_match([error]) if error.context else error
-        path = tuple(error.absolute_path)
+    for path, message, hint in _schema_errors(document):
         if path in seen or (lowered is not None and lowered.is_broken(path)):
             continue
         seen.add(path)
-        message, hint = _explain(error)
         pos = lowered.position(path) if lowered is not None else None
         errors.append(NetcSpecError(f"{json_path(path)}: {message}", hint=hint,
                                     line=pos.line if pos else None,
