@@ -13,7 +13,7 @@ import netc
 from netc.compiler.plan import Plan
 from netc import outfolders
 from netc.files import check_regular, remove_stale_temporaries, write_text_atomically
-from netc.errors import NetcDataError, NetcDivergedError, NetcError, NetcRuntimeError, NetcSpecError
+from netc.errors import NetcDataError, NetcDivergedError, NetcError, NetcRuntimeError
 from netc.overrides import apply_overrides
 from netc.reporting import Reporter
 from netc.runtime.budget import check_memory
@@ -44,24 +44,7 @@ def resolve_plan(source, overrides=(), epochs=None, kernels="auto") -> Plan:
             raise located(error, plan)
         overridden.source = plan.source
         plan = overridden
-    _require_finite(plan.document, plan)
     return plan
-
-
-def _require_finite(node, plan: Plan, path: str = "", where=None) -> None:
-    """No NaN or infinity anywhere a number is expected (`--set weight_decay=NaN`
-    and documents from Python can carry them past the schema)."""
-    if isinstance(node, dict):
-        where = node if "line" in node else where
-        for key, value in node.items():
-            _require_finite(value, plan, f"{path}.{key}" if path else str(key), where)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            _require_finite(value, plan, f"{path}.{i}", where)
-    elif isinstance(node, float) and not math.isfinite(node):
-        raise located(NetcSpecError(f"{path}: {node} is not a usable number",
-                                    line=where and where.get("line"), column=where and where.get("column"),
-                                    hint="give a finite number"), plan)
 
 
 def located(error: NetcError, plan: Plan) -> NetcError:

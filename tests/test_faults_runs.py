@@ -228,8 +228,8 @@ def test_resume_with_a_different_file_is_an_error(tmp_path, spec):
 
 
 @pytest.mark.parametrize("assignment, where", [("weight_decay=NaN", "weight_decay"), ("init=std:NaN", "init.std"),
-                                               ("layers.5.ratio=NaN", "layers.5.ratio")])
+                                               ("layers.5.ratio=NaN", "layers[5].ratio")])
 def test_non_finite_set_values_are_refused_before_training(tmp_path, spec, assignment, where):
     result = netc_("train", spec, "--out", tmp_path / "run", "-q", "--set", assignment)
-    _refused(result, f"{where}: nan is not a usable number")
+    _refused(result, f"{where}: nan is not a finite number")
     assert not (tmp_path / "run").exists()
