@@ -31,6 +31,7 @@ class Value:
     value: object          # int, float, str, bool-like word, tuple (dims), list, Call
     kind: str              # number, dims, word, string, list, call
     pos: Pos
+    depth: int = 0         # a list: how deep its lists nest
 
 
 @dataclass
@@ -87,7 +88,11 @@ class _ToStatements(Transformer):
     def start(self, t):   return list(t)
 
     def list(self, t):
-        return Value([i for i in t[1:] if i is not None], "list", _pos(t[0]))
+        items = [i for i in t[1:] if i is not None]
+        depth = 1 + max((i.depth for i in items if i.kind == "list"), default=0)
+        if depth > MAX_DEPTH:     # refused as it is read: nothing later recurses into it
+            raise NetcSyntaxError(f"lists nest at most {MAX_DEPTH} deep", line=t[0].line, column=t[0].column)
+        return Value(items, "list", _pos(t[0]), depth)
 
     def call(self, t):
         args = tuple(_plain(v) for v in t[1:] if v is not None)

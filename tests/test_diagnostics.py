@@ -121,3 +121,21 @@ def test_wrong_source_types_are_netc_errors(source):
 
 def test_bytes_are_text_when_utf8():
     assert netc.compile(b"input 784\naffine 10 -> softmax\n").total_params == 7850
+
+
+def test_a_stride_that_does_not_fit_shows_the_exact_fraction_at_once():
+    import time
+    started = time.process_time()
+    with pytest.raises(netc.NetcError) as caught:
+        netc.compile("input 1x1000000008x1\nconv 1x1x1 stride=999999999\n")
+    assert time.process_time() - started < 1.0
+    assert "(1000000008 + 2*0 - 1)/999999999 + 1 = 2000000006/999999999 is not a whole number" in str(caught.value)
+    with pytest.raises(netc.NetcError, match=r"\(28 \+ 2\*0 - 5\)/2 \+ 1 = 12.5 is not"):
+        netc.compile("input 1x28x28\nconv 3x5x5 stride=2\n")
+
+
+def test_lists_nested_too_deep_are_refused_at_their_line():
+    text = "input 784\naffine 10 -> softmax\ndata mnist\nsearch lr=e(" + "[" * 50_000 + "]" * 50_000 + ")\n"
+    with pytest.raises(netc.NetcError, match="lists nest at most 16 deep") as caught:
+        netc.compile(text)
+    assert caught.value.line == 4
