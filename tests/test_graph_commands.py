@@ -70,3 +70,16 @@ def test_activations_and_gradcheck(graph_file, tmp_path):
     out = run("activations", graph_file, "--samples", "20", "-o", tmp_path / "act.png").output
     assert out.count("relu") == 3
     assert "passed" in run("gradcheck", graph_file).output
+
+
+def test_compare_refuses_a_folder_holding_a_run_and_replaces_its_own_with_force(graph_file, tmp_path):
+    run("train", graph_file, "--out", tmp_path / "run", "--epochs", "1", "--quiet")
+    result = CliRunner().invoke(cli, ["compare", str(graph_file), "--vary", "optimizer.lr=0.01,0.02",
+                                      "--epochs", "1", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "already holds a run" in result.output
+    args = ["compare", str(graph_file), "--vary", "optimizer.lr=0.01,0.02", "--epochs", "1", "--out",
+            str(tmp_path / "cmp")]
+    run(*args)
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1 and "already holds a comparison" in again.output
+    run(*args, "--force")

@@ -103,3 +103,10 @@ def test_pool_kernel_choice():
 def test_step_and_activation_outputs_cannot_train():
     assert netc.compile("input 2\naffine 1 -> step\n").data["trainable"] is False
     assert netc.compile("input 2\naffine 1 -> sigmoid\n").loss is None
+
+
+def test_pad_same_needs_an_odd_window():
+    import netc
+    with pytest.raises(netc.NetcError, match="pad=same needs an odd kernel, but this one is 4 wide"):
+        netc.compile("input 2x6x5\nconv 3x4x2 pad=same\n")
+    assert netc.compile("input 2x6x5\nconv 3x3x5 pad=same\n").output_shape == (3, 6, 5)

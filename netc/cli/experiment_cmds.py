@@ -55,14 +55,15 @@ def search(file, trials, epochs, jobs, seed, out, data_dir):
 @epochs_option("Override train.epochs for every variant.")
 @click.option("--seed", type=int, help="The one seed every variant uses (default: the first file's).")
 @out_folder_option("Folder for the runs (default runs/compare-NAME-DATE-TIME).")
+@click.option("--force", is_flag=True, help="Replace the comparison already in the --out folder.")
 @data_dir_option()
 @json_option("Print the variants' summaries as one JSON line.")
-def compare(files, varies, overrides, epochs, seed, out, data_dir, as_json):
+def compare(files, varies, overrides, epochs, seed, out, force, data_dir, as_json):
     """Train FILES x --vary values with the same data and seed; table and curves."""
     from netc.experiments import compare as comparing
     from netc.experiments import plots
     result = comparing.compare(files, varies, sets=overrides, epochs=epochs, seed=seed, out=out,
-                               data_dir=data_dir, echo=click.echo)
+                               data_dir=data_dir, echo=click.echo, force=force)
     click.echo(comparing.table(result["variants"]))
     click.echo(comparing.text_figures(result["variants"]))
     folder = result["folder"]

@@ -56,10 +56,12 @@ def hidden_activations(network, x: np.ndarray) -> list[tuple[str, str, np.ndarra
 def collect(file, varies=(), sets=(), weights=None, samples=1000, data_dir=None) -> list[dict]:
     """[{label, layers: [(label, op, array)]}] for each --vary combination."""
     from netc.runtime.network import Network
+    from netc.training import require_memory
     base = netc.load(file)
     rows = []
     for label, assignments in varying.expand(list(varies)):
         plan = netc.compile(varying.apply(base.document, sets, assignments)) if (sets or assignments) else base
+        require_memory(plan, samples)
         network = Network(without_fusion(plan.data))
         if weights:
             from netc.runtime.checkpoint import load_weights

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import netc
 from netc.errors import NetcError
+from netc.files import write_text_atomically
+from netc.outfolders import claim
 
 from . import variants as varying
 from .curves import text_curves
 
-INDEX = "compare.json"
+INDEX = "compare.json"     # netc/outfolders.py's marker of a comparison folder
 
 
 def compare(files, varies=(), *, sets=(), epochs=None, seed=None, out=None, data_dir=None,
-            echo=print) -> dict:
+            echo=print, force=False) -> dict:
     """Train every (file, --vary combination); returns {folder, variants}, each
     variant {label, run_dir, summary, records}."""
     from netc.training import train
@@ -39,10 +41,12 @@ def compare(files, varies=(), *, sets=(), epochs=None, seed=None, out=None, data
         for combo_label, assignments in combos:
             label = "/".join(part for part in (path.stem if len(files) > 1 else "", combo_label) if part)
             variants.append((label, _checked(plan, sets, assignments, seed, epochs)))
-    folder.mkdir(parents=True, exist_ok=True)
+    claim(folder, "comparison", force)     # a folder holding other output is refused
     results = []
     for label, document in variants:        # every variant compiled before the first trains
-        summary = train(document, epochs=epochs, out=folder / slug(label), data_dir=data_dir, quiet=True)
+        # the comparison's own folder is claimed: its variants' runs may be replaced
+        summary = train(document, epochs=epochs, out=folder / slug(label), data_dir=data_dir, quiet=True,
+                        force=True)
         records = read_metrics(summary["run_dir"])
         results.append({"label": label, "run_dir": summary["run_dir"], "summary": summary,
                         "records": records})
@@ -50,8 +54,9 @@ def compare(files, varies=(), *, sets=(), epochs=None, seed=None, out=None, data
              f"{summary['seconds']:.1f}s")
     index = [{"label": r["label"], "run_dir": str(Path(r["run_dir"]).relative_to(folder)),
               "summary": r["summary"]} for r in results]
-    (folder / INDEX).write_text(json.dumps({"files": [str(f) for f in files], "vary": list(varies),
-                                            "set": list(sets), "seed": seed, "variants": index}, indent=2) + "\n")
+    write_text_atomically(folder / INDEX, json.dumps({"files": [str(f) for f in files], "vary": list(varies),
+                                                     "set": list(sets), "seed": seed, "variants": index},
+                                                    indent=2) + "\n")
     return {"folder": folder, "variants": results}
 
 
