@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
 
 import numpy  # noqa: F401 - loads the BLAS before _blas() scans for it (the scan is cached)
 
@@ -81,3 +82,59 @@ def run(tasks) -> list:
         finally:
             wait(futures)  # never leave a lane running on arrays the caller reuses
         return [first] + [future.result() for future in futures]
+
+
+class Lanes:
+    """The lane strategy of one network: its layer copies for lanes 1, 2, ...
+    (sharing the parameters), the random masks drawn for the whole batch, and
+    the batch gradient summed from the lanes' gradients. The network asks it
+    to run forward and backward; with one lane it runs them as they are."""
+
+    def __init__(self, graph, layers, copy_layer, flops_per_row: float, splittable: bool):
+        self.graph, self.layers, self.copy_layer = graph, layers, copy_layer
+        self.flops_per_row = flops_per_row
+        self.splittable = splittable     # every layer's rows independent (batch norm's are not)
+        self.replicas: list[list] = []
+        self._used: list[list] = [layers]
+
+    def count(self, rows: int) -> int:
+        """How many lanes a batch of `rows` runs in."""
+        return lane_count(rows, self.flops_per_row) if self.splittable else 1
+
+    def _for(self, rows: int) -> list[list]:
+        count = self.count(rows)
+        while len(self.replicas) < count - 1:
+            copies = [self.copy_layer(layer) for layer in self.layers]
+            for copy, layer in zip(copies, self.layers):
+                copy.params = layer.params   # shared, so optimizer updates reach every lane
+            self.replicas.append(copies)
+        return [self.layers] + self.replicas[:count - 1]
+
+    def forward(self, x, stop: int, train: bool):
+        """Steps [0, stop) over x, its rows split across the lanes."""
+        self._used = self._for(len(x))
+        if len(self._used) == 1:
+            return self.graph.forward(x, self.layers, train, stop)
+        spans = bounds(len(x), len(self._used))
+        if train:
+            # Random masks for the whole batch, drawn here in step order: the
+            # numbers one lane would draw, whatever the lane count.
+            for index, layer in enumerate(self.layers[:stop]):
+                if layer.random:
+                    full = layer.draw_mask((len(x), *layer.input_shape))
+                    for layers, (lo, hi) in zip(self._used, spans):
+                        layers[index].preset_mask = full[lo:hi]
+        outs = run([partial(self.graph.forward, x[lo:hi], layers, train, stop)
+                    for layers, (lo, hi) in zip(self._used, spans)])
+        return numpy.concatenate(outs)
+
+    def backward(self, dout, stop: int) -> None:
+        """Back through the lanes of the last forward; the batch gradient, their
+        sum, ends in the network's own layers."""
+        spans = bounds(len(dout), len(self._used))
+        run([partial(self.graph.backward, dout[lo:hi], layers, stop)
+             for layers, (lo, hi) in zip(self._used, spans)])
+        for replica in self._used[1:]:
+            for layer, copy in zip(self.layers, replica):
+                for name, grad in layer.grads.items():
+                    grad += copy.grads[name]

@@ -6,8 +6,6 @@ the one before.
 """
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from netc.errors import NetcRuntimeError
@@ -50,10 +48,8 @@ class Network:
                 raise NetworkError(f"unknown loss {self.loss_name!r}; known: {sorted(LOSSES)}")
             if self.loss_name == "cross_entropy" and self.layers[-1].op != "softmax":
                 raise NetworkError("cross_entropy needs a softmax as the last layer")
-        # Data-parallel lanes (see lanes.py) need layers whose rows are independent.
-        self._splittable = all(layer.splittable for layer in self.layers)
-        self._flops_per_row = float(plan.get("total_flops") or 0)
-        self._replicas: list[list] = []  # layer copies for lanes 1, 2, ...
+        self.lanes = lanes.Lanes(self.graph, self.layers, lambda layer: build_layer(layer.step, self.dtype),
+                                 float(plan.get("total_flops") or 0), all(layer.splittable for layer in self.layers))
 
     def _named(self, attribute: str) -> dict[str, np.ndarray]:
         return {f"{layer.step['index']}.{layer.op}.{name}": array
@@ -85,47 +81,13 @@ class Network:
             return x.astype(self.dtype) * self.dtype.type(1 / 255)
         return x.astype(self.dtype, copy=False)
 
-    def _run(self, x: np.ndarray, layers, train: bool, stop: int | None = None) -> np.ndarray:
-        return self.graph.forward(x, layers, train, len(layers) if stop is None else stop)
-
     def lane_count(self, rows: int) -> int:
         """How many lanes (see lanes.py) a batch of `rows` runs in."""
-        return lanes.lane_count(rows, self._flops_per_row) if self._splittable else 1
-
-    def _lanes(self, rows: int) -> list[list]:
-        """One layer list per lane for a batch of `rows`; [self.layers] for no split."""
-        count = self.lane_count(rows)
-        while len(self._replicas) < count - 1:
-            self._replicas.append(self._replica())
-        return [self.layers] + self._replicas[:count - 1]
-
-    def _replica(self) -> list:
-        copies = [build_layer(layer.step, self.dtype) for layer in self.layers]
-        for copy, layer in zip(copies, self.layers):
-            copy.params = layer.params  # shared, so optimizer updates reach every lane
-        return copies
-
-    def _forward(self, x: np.ndarray, stop: int, train: bool, lane_layers) -> np.ndarray:
-        """Layers [0, stop) over x, its rows split across lanes."""
-        if len(lane_layers) == 1:
-            return self._run(x, self.layers, train, stop)
-        spans = lanes.bounds(len(x), len(lane_layers))
-        if train:
-            # Draw random masks for the whole batch here, in layer order: the
-            # same numbers a single lane would draw, whatever the lane count.
-            for index, layer in enumerate(self.layers[:stop]):
-                if layer.random:
-                    full = layer.draw_mask((len(x), *layer.input_shape))
-                    for layers, (lo, hi) in zip(lane_layers, spans):
-                        layers[index].preset_mask = full[lo:hi]
-        outs = lanes.run([partial(self._run, x[lo:hi], layers, train, stop)
-                          for layers, (lo, hi) in zip(lane_layers, spans)])
-        return np.concatenate(outs)
+        return self.lanes.count(rows)
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """(N, *input_shape) -> (N, *output_shape), softmax included."""
-        x = self.prepare(x)
-        return self._forward(x, len(self.layers), train, self._lanes(len(x)))
+        return self.lanes.forward(self.prepare(x), len(self.layers), train)
 
     def predict(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Inference in chunks of batch_size, bounding the im2col memory."""
@@ -148,8 +110,7 @@ class Network:
     def loss_input(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """What the loss reads for x: the softmax's input under cross_entropy
         (the loss fuses the softmax), the network's outputs otherwise."""
-        x = self.prepare(x)
-        return self._forward(x, len(self.loss_layers()), train, self._lanes(len(x)))
+        return self.lanes.forward(self.prepare(x), len(self.loss_layers()), train)
 
     def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
         """Batch-mean loss plus 0.5 * weight_decay * sum(W**2)."""
@@ -157,22 +118,12 @@ class Network:
         value, _ = LOSSES[self.loss_name](out, t)
         return value + self._decay_term()
 
-    def _backward(self, dout: np.ndarray, layers, stop: int) -> None:
-        self.graph.backward(dout, layers, stop)
-
     def _loss_and_grads(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
+        """The book's loop: forward, the loss on the whole batch, backward in reverse."""
         stop = len(self.loss_layers())
-        x = self.prepare(x)
-        lane_layers = self._lanes(len(x))
-        out = self._forward(x, stop, True, lane_layers)
-        value, dout = LOSSES[self.loss_name](out, t)  # on the whole batch: one mean
-        spans = lanes.bounds(len(x), len(lane_layers))
-        lanes.run([partial(self._backward, dout[lo:hi], layers, stop)
-                   for layers, (lo, hi) in zip(lane_layers, spans)])
-        for replica in lane_layers[1:]:  # the batch gradient is the lanes' sum
-            for layer, copy in zip(self.layers, replica):
-                for name, grad in layer.grads.items():
-                    grad += copy.grads[name]
+        out = self.lanes.forward(self.prepare(x), stop, train=True)
+        value, dout = LOSSES[self.loss_name](out, t)
+        self.lanes.backward(dout, stop)
         if self.weight_decay:
             for layer, name in self._decayed:
                 layer.grads[name] += self.weight_decay * layer.params[name]
