@@ -2,6 +2,12 @@
 each step runs, so `netc check` shows it and the runtime just follows it."""
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
+
+from netc.errors import NetcSpecError
+
 # A conv's im2col columns are built per chunk of output rows no larger than
 # this (the plan states it in images' worth of columns), so each chunk is
 # multiplied while still in cache (and a large batch never needs a batch-sized
@@ -54,15 +60,39 @@ def pool_tiles(input_shape, options: dict) -> bool:
             and H % KH == 0 and W % KW == 0)
 
 
+# NETC_KERNELS chooses between the NumPy kernels and the compiled ones (Numba,
+# the extra netc[fast]): "auto" (the default) takes the compiled ones when numba
+# is installed. The compiler only asks whether numba is there; it never imports it.
+KERNEL_SETS = ("auto", "numpy", "numba")
+
+
+@functools.lru_cache(maxsize=None)
+def numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def compiled_kernels() -> bool:
+    """Whether to choose the compiled kernels (see KERNEL_SETS)."""
+    choice = os.environ.get("NETC_KERNELS", "auto").strip().lower() or "auto"
+    if choice not in KERNEL_SETS:
+        raise NetcSpecError(f"NETC_KERNELS={choice!r} is not a kernel set; known: "
+                            f"{', '.join(KERNEL_SETS)}")
+    if choice == "numba" and not numba_installed():
+        raise NetcSpecError("NETC_KERNELS=numba, but numba is not installed",
+                            hint="pip install 'netc[fast]', or unset NETC_KERNELS")
+    return choice != "numpy" and numba_installed()
+
+
 def choose_kernel(step: dict) -> str:
     """The kernel name for a step; for conv it also records step["chunk"]."""
     op, o = step["op"], step["options"]
+    compiled = "numba-" if compiled_kernels() else ""
     if op in ("maxpool", "avgpool"):
-        return "reshape" if pool_tiles(step["input_shape"], o) else "im2col"
+        return compiled + "reshape" if pool_tiles(step["input_shape"], o) else "im2col"
     if op == "conv":
         if winograd_pays(step):
             step["chunk"] = winograd_chunk(step)
-            return "winograd"
+            return compiled + "winograd"
         step["chunk"] = conv_chunk(step)
         return "im2col"
     return "direct"
@@ -78,6 +108,6 @@ POOL_FUSABLE = ("relu",)
 def fuse_steps(steps: list[dict]) -> None:
     """Mark activation -> maxpool pairs whose activation the pool can run (after choose_kernel)."""
     for step, pool in zip(steps, steps[1:]):
-        if step["op"] in POOL_FUSABLE and pool["op"] == "maxpool" and pool["kernel"] == "reshape":
+        if step["op"] in POOL_FUSABLE and pool["op"] == "maxpool" and pool["kernel"].endswith("reshape"):
             step["kernel"] = "fused"
             pool["activation"] = step["op"]
