@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# nogil: the batch lanes run these side by side. No fastmath: NaN must propagate.
-_jit = njit(cache=True, nogil=True)
+# nogil: the batch lanes run these side by side. No fastmath, and numpy's error
+# model (x / 0 is inf or NaN, not ZeroDivisionError): NaN must propagate.
+_jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _max(m, v):
     """np.maximum: NaN if either is NaN."""
     return v if v > m or v != v else m
@@ -48,21 +49,25 @@ def max_backward(x, y, dout, KH, KW, relu, dx):
     OH, OW, R = y.shape
     one = np.ones(1, x.dtype)[0]
     zero = one - one
+    share = np.empty(R, x.dtype)  # one output pixel's, every channel and image: runs of R
     for oh in range(OH):
         for ow in range(OW):
             h, w = oh * KH, ow * KW
             for r in range(R):
-                m = y[oh, ow, r]
-                count = zero
-                for i in range(KH):
-                    for j in range(KW):
-                        count += one if x[h + i, w + j, r] == m else zero
-                share = dout[oh, ow, r] / count
-                if relu:
-                    share *= one if m > 0 else zero
-                for i in range(KH):
-                    for j in range(KW):
-                        dx[h + i, w + j, r] = (one if x[h + i, w + j, r] == m else zero) * share
+                share[r] = zero
+            for i in range(KH):
+                for j in range(KW):
+                    for r in range(R):
+                        share[r] += one if x[h + i, w + j, r] == y[oh, ow, r] else zero
+            for r in range(R):
+                share[r] = dout[oh, ow, r] / share[r]  # the count of maxima, then the share
+            if relu:
+                for r in range(R):
+                    share[r] *= one if y[oh, ow, r] > 0 else zero
+            for i in range(KH):
+                for j in range(KW):
+                    for r in range(R):
+                        dx[h + i, w + j, r] = (one if x[h + i, w + j, r] == y[oh, ow, r] else zero) * share[r]
 
 
 @_jit
@@ -90,11 +95,10 @@ def avg_backward(dout, KH, KW, scale, dx):
     for oh in range(OH):
         for ow in range(OW):
             h, w = oh * KH, ow * KW
-            for r in range(R):
-                share = dout[oh, ow, r] * scale
-                for i in range(KH):
-                    for j in range(KW):
-                        dx[h + i, w + j, r] = share
+            for i in range(KH):
+                for j in range(KW):
+                    for r in range(R):
+                        dx[h + i, w + j, r] = dout[oh, ow, r] * scale
 
 
 def hwr(a: np.ndarray) -> np.ndarray:

@@ -14,9 +14,9 @@ from .. import winograd as reference
 from ..scratch import Scratch
 
 # nogil: the batch lanes (runtime/lanes.py) run these on two threads at once.
-# No fastmath: NaN and Inf propagate as in the NumPy kernels.
-_jit = njit(cache=True, nogil=True)
-_inline = njit(cache=True, nogil=True, inline="always")
+# No fastmath, numpy's error model: NaN and Inf propagate as in the NumPy kernels.
+_jit = njit(cache=True, nogil=True, error_model="numpy")
+_inline = njit(cache=True, nogil=True, error_model="numpy", inline="always")
 
 # Rows of a (16, rows, C) tile array are padded so that the 16 planes are never
 # a multiple of 4 KiB apart: writing 16 streams with such strides makes every
@@ -26,9 +26,11 @@ _ALIAS_MARGIN = 256
 
 
 def unaliased(count: int, stride: int) -> int:
-    """The least count' >= count whose multiple of `stride` bytes is off 4 KiB multiples."""
-    while min((count * stride) % _ALIAS, -(count * stride) % _ALIAS) < _ALIAS_MARGIN:
-        count += 1
+    """The least count' >= count whose multiple of `stride` bytes is off 4 KiB multiples
+    (count itself when no small padding gets there, e.g. a stride of 4 KiB)."""
+    for padded in range(count, count + 64):
+        if min((padded * stride) % _ALIAS, -(padded * stride) % _ALIAS) >= _ALIAS_MARGIN:
+            return padded
     return count
 
 
