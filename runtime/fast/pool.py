@@ -15,7 +15,7 @@ from numba import njit
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@_jit
 def _max(m, v):
     """np.maximum: NaN if either is NaN."""
     return v if v > m or v != v else m

@@ -15,12 +15,13 @@ from ..scratch import Scratch
 
 # nogil: the batch lanes (runtime/lanes.py) run these on two threads at once.
 # No fastmath, numpy's error model: NaN and Inf propagate as in the NumPy kernels.
+# The small 1-D transforms below are inlined by LLVM anyway; numba's own
+# inline="always" only added about a second to the first run's compile time.
 _jit = njit(cache=True, nogil=True, error_model="numpy")
-_inline = njit(cache=True, nogil=True, error_model="numpy", inline="always")
 
 # Rows of a (16, rows, C) tile array are padded so that the 16 planes are never
-# a multiple of 4 KiB apart: writing 16 streams with such strides makes every
-# store alias in L1 (measured: the 64-channel input transform ran 8x slower).
+# a multiple of 4 KiB apart: loads and stores whose addresses agree in their low
+# 12 bits falsely depend on each other in L1 (benchmarks/README.md has the cost).
 _ALIAS = 4096
 _ALIAS_MARGIN = 256
 
@@ -34,25 +35,25 @@ def unaliased(count: int, stride: int) -> int:
     return count
 
 
-@_inline
+@_jit
 def _bt(d0, d1, d2, d3):
     """B^T along one axis (as runtime/winograd.py's _bt, same order of operations)."""
     return d0 - d2, d1 + d2, d2 - d1, d1 - d3
 
 
-@_inline
+@_jit
 def _at(m0, m1, m2, m3):
     """A^T along one axis: two outputs of four."""
     return m0 + m1 + m2, m1 - m2 - m3
 
 
-@_inline
+@_jit
 def _a(d0, d1):
     """A along one axis, the transpose of _at."""
     return d0, d0 + d1, d0 - d1, -d1
 
 
-@_inline
+@_jit
 def _bt_t(g0, g1, g2, g3):
     """B along one axis, the transpose of _bt."""
     return g0, g1 - g2 + g3, g1 + g2 - g0, -g3
