@@ -68,6 +68,7 @@ KERNEL_SETS = ("auto", "numpy", "numba")
 
 @functools.lru_cache(maxsize=None)
 def numba_installed() -> bool:
+    """Whether numba can be imported (asked of the import system, not imported)."""
     return importlib.util.find_spec("numba") is not None
 
 
