@@ -2,6 +2,12 @@
 each step runs, so `netc check` shows it and the runtime just follows it."""
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
+
+from netc.errors import NetcSpecError
+
 # A conv's im2col columns are built per chunk of output rows no larger than
 # this (the plan states it in images' worth of columns), so each chunk is
 # multiplied while still in cache (and a large batch never needs a batch-sized
@@ -54,20 +60,44 @@ def pool_tiles(input_shape, options: dict) -> bool:
             and H % KH == 0 and W % KW == 0)
 
 
-KERNEL_SETS = ("auto", "reference")   # --kernels: the fastest that applies, or the book's
+# The kernel sets `--kernels` (or NETC_KERNELS) names: "auto", the default,
+# takes the compiled kernels (Numba, the extra netc[fast]) when numba is
+# installed and the NumPy ones otherwise; "numpy" and "numba" ask for one of
+# the two; "reference" runs every step on its plain, book-level kernel. The
+# compiler only asks whether numba is there; it never imports it.
+KERNEL_SETS = ("auto", "numpy", "numba", "reference")
+
+
+@functools.lru_cache(maxsize=None)
+def numba_installed() -> bool:
+    """Whether numba can be imported (asked of the import system, not imported)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def kernel_set(kernels: str | None = None) -> str:
+    """The kernel set to compile with: `kernels`, else NETC_KERNELS, else auto; checked."""
+    choice = (kernels or os.environ.get("NETC_KERNELS", "") or "auto").strip().lower()
+    if choice not in KERNEL_SETS:
+        raise NetcSpecError(f"kernel set {choice!r} is unknown; known: {', '.join(KERNEL_SETS)}",
+                            hint="set --kernels or NETC_KERNELS to one of them")
+    if choice == "numba" and not numba_installed():
+        raise NetcSpecError("the numba kernels were asked for, but numba is not installed",
+                            hint="pip install 'netc[fast]', or use --kernels auto")
+    return choice
 
 
 def choose_kernel(step: dict, kernels: str = "auto") -> str:
-    """The kernel name for a step; for conv it also records step["chunk"]."""
+    """The kernel name for a step in a checked kernel set; for conv it also records step["chunk"]."""
     op, o = step["op"], step["options"]
     if kernels == "reference":
         return "reference"
+    compiled = "numba-" if kernels == "numba" or (kernels == "auto" and numba_installed()) else ""
     if op in ("maxpool", "avgpool"):
-        return "reshape" if pool_tiles(step["input_shape"], o) else "im2col"
+        return compiled + "reshape" if pool_tiles(step["input_shape"], o) else "im2col"
     if op == "conv":
         if winograd_pays(step):
             step["chunk"] = winograd_chunk(step)
-            return "winograd"
+            return compiled + "winograd"
         step["chunk"] = conv_chunk(step)
         return "im2col"
     return "reference"
@@ -92,6 +122,6 @@ def fuse_steps(steps: list[dict]) -> None:
         pools = readers.get(step["index"], [])
         if step["op"] in POOL_FUSABLE and len(pools) == 1:
             pool = pools[0]
-            if pool["op"] == "maxpool" and pool["kernel"] == "reshape" and pool["inputs"] == [step["index"]]:
+            if pool["op"] == "maxpool" and pool["kernel"].endswith("reshape") and pool["inputs"] == [step["index"]]:
                 step["kernel"] = "fused"
                 pool["activation"] = step["op"]

@@ -67,7 +67,7 @@ def parse_text(text, name: str = "network") -> Lowered:
     return lowered
 
 
-def compile_text(text, path: str | None = None, kernels: str = "auto") -> Plan:
+def compile_text(text, path: str | None = None, kernels: str | None = None) -> Plan:
     name = Path(path).stem if path else "network"
     try:
         text = check_text(text)
@@ -79,6 +79,6 @@ def compile_text(text, path: str | None = None, kernels: str = "auto") -> Plan:
     return Plan(plan, document=document, source=path)
 
 
-def compile_document(document: dict, kernels: str = "auto") -> Plan:
+def compile_document(document: dict, kernels: str | None = None) -> Plan:
     validate(document)
     return Plan(build_plan(document, _locator(None, document), kernels), document=document)

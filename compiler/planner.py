@@ -10,7 +10,7 @@ from netc.spec.ops import OPS, RESOLVED_PAIR, ShapeProblem, nested_shape, op_of
 
 from . import schema
 from .graph import INPUT_INDEX, resolve_inputs
-from .kernels import choose_kernel, fuse_steps
+from .kernels import choose_kernel, fuse_steps, kernel_set
 from .lower import DIRECTIVES
 
 PLAN_FORMAT = "netc-plan/1"
@@ -76,9 +76,9 @@ def _shape_text(shape) -> str:
 
 
 class Planner:
-    def __init__(self, document: dict, locate, kernels: str = "auto"):
+    def __init__(self, document: dict, locate, kernels: str | None = None):
         self.document, self.locate, self.errors = document, locate, []
-        self.kernels = kernels
+        self.kernels = kernel_set(kernels)
 
     def error(self, cls, path, message, hint=None):
         line, column = self.locate(path)
@@ -197,5 +197,5 @@ def _mark_input_grads(steps):
         upstream_params.append(wanted or step["params"] > 0)
 
 
-def build_plan(document: dict, locate=lambda path: (None, None), kernels: str = "auto") -> dict:
+def build_plan(document: dict, locate=lambda path: (None, None), kernels: str | None = None) -> dict:
     return Planner(document, locate, kernels).plan()

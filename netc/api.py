@@ -32,17 +32,19 @@ def parse(text: str) -> dict:
     return parse_text(text).document
 
 
-def compile(source, kernels: str = "auto") -> Plan:  # noqa: A001 - the verb users expect
+def compile(source, kernels: str | None = None) -> Plan:  # noqa: A001 - the verb users expect
     """.net text or a spec document -> Plan (shapes, params, FLOPs, kernels).
-    kernels="reference" runs every step on its plain, book-level kernel."""
+    kernels: "auto" (compiled kernels where numba is installed), "numpy", "numba",
+    or "reference" (every step on its plain, book-level kernel); default:
+    $NETC_KERNELS, else auto."""
     if isinstance(source, Plan):
-        return source if kernels == "auto" else compile(source.document, kernels)
+        return source if kernels is None else compile(source.document, kernels)
     if isinstance(source, dict):
         return compile_document(source, kernels)
     return compile_text(source, kernels=kernels)
 
 
-def load(path, kernels: str = "auto") -> Plan:
+def load(path, kernels: str | None = None) -> Plan:
     """Compile a .net file; errors carry its path and line. A relative
     `data ... path=` is relative to the file's folder: it is made absolute
     here, so every later reader (train, search, a resumed run's spec.json)

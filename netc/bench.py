@@ -99,8 +99,14 @@ class Runner:
 def run(plan: dict, batch: int = 100, iters: int = 20, rounds: int = 5, warmup: int = 5,
         threads: int | None = None, seed: int = 0) -> dict:
     """Benchmark one plan; returns a JSON-ready dict (see `netc bench --help`)."""
+    started = time.perf_counter()
     runner = Runner(plan, batch, seed)
     with thread_limit(threads), np.errstate(over="ignore", invalid="ignore"):
+        # The first steps import, compile or load from cache the compiled kernels
+        # (numba, when the plan has them): timed apart from the rounds.
+        runner.train(*runner.batches[0])
+        runner.infer(*runner.batches[0])
+        first_steps = time.perf_counter() - started
         train = _rounds(runner.train, runner.batches, iters, rounds, warmup)
         infer = _rounds(runner.infer, runner.batches, iters, rounds, warmup)
         lane_count = runner.network.lane_count(batch)
@@ -114,6 +120,9 @@ def run(plan: dict, batch: int = 100, iters: int = 20, rounds: int = 5, warmup: 
         "train_images_per_s": round(train_rate, 1),
         "infer_images_per_s": round(infer_rate, 1),
         "train_ms_per_step": round(1e3 * batch / train_rate, 3),
+        # setup, first training and inference step; less one of each in the steady state
+        "first_steps_s": round(first_steps, 3),
+        "compile_s": round(max(0.0, first_steps - batch / train_rate - batch / infer_rate), 3),
         "train_rounds": [round(r, 1) for r in train],
         "infer_rounds": [round(r, 1) for r in infer],
         "flops_per_image": flops,
@@ -185,6 +194,8 @@ def format_result(result: dict) -> str:
         f"  train  {result['train_images_per_s']:>10,.0f} images/s  "
         f"({result['train_ms_per_step']:.2f} ms/step, {result['gflops']:.1f} GFLOP/s)",
         f"  infer  {result['infer_images_per_s']:>10,.0f} images/s  ({result['infer_gflops']:.1f} GFLOP/s)",
+        f"  first  {result['first_steps_s']:>10.2f} s for the network and its first steps "
+        f"(compiling or loading kernels: {result['compile_s']:.2f} s)",
         f"  peak RSS {result['peak_rss_mb']:.0f} MiB",
     ])
 

@@ -25,7 +25,7 @@ def _network(plan, weights=None, dtype=np.float32, batch: int = 1) -> Network:
     return network
 
 
-def run_values(source, samples: list[list[float]], weights=None, kernels="auto") -> list[list[float]]:
+def run_values(source, samples: list[list[float]], weights=None, kernels=None) -> list[list[float]]:
     """Forward pass of each sample (a flat list of numbers) in float64; the
     samples are checked before the network is built."""
     plan = resolve_plan(source, kernels=kernels)
@@ -65,7 +65,7 @@ def predict_files(source, weights, files) -> list[dict]:
     return results
 
 
-def check_gradients(source, batch: int = 3, seed: int = 0, kernels="auto") -> dict[str, float]:
+def check_gradients(source, batch: int = 3, seed: int = 0, kernels=None) -> dict[str, float]:
     """Worst relative error per parameter on a random batch (float64)."""
     from netc.runtime.gradcheck import gradient_check
     plan = resolve_plan(source, kernels=kernels)

@@ -28,7 +28,7 @@ BEST = "best.npz"       # the best epoch's weights, when early stopping watches
 EVAL_BATCH = 1000       # runtime.metrics.evaluate's batch
 
 
-def resolve_plan(source, overrides=(), epochs=None, kernels="auto") -> Plan:
+def resolve_plan(source, overrides=(), epochs=None, kernels=None) -> Plan:
     """A .net path, text, document or Plan, with --set, --epochs and --kernels applied."""
     if isinstance(source, Plan):
         plan = netc.compile(source, kernels)
@@ -242,7 +242,7 @@ def first_difference(a, b, path: str = ""):
 
 
 def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, resume=None,
-          data_dir=None, quiet=True, stream=None, force=False, kernels="auto") -> dict:
+          data_dir=None, quiet=True, stream=None, force=False, kernels=None) -> dict:
     """Train and return the summary: epochs, train_loss, train_acc, val_acc,
     test_acc, seconds, images_per_s, run_dir. `out` holding a run is refused
     unless `force`; with `resume`, a `source` must be the run's own spec."""
@@ -339,7 +339,7 @@ class TrainingInterrupted(NetcError):
         self.run_dir = run_dir
 
 
-def evaluate_file(source, weights, data_dir=None, kernels="auto") -> dict:
+def evaluate_file(source, weights, data_dir=None, kernels=None) -> dict:
     """Loss and accuracy of saved weights on the whole test set."""
     from netc.runtime.metrics import evaluate
     plan = resolve_plan(source, kernels=kernels)

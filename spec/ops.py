@@ -226,7 +226,7 @@ def _window_flops(s, out, o):
 
 
 _POOL = dict(output=_pool_out, options=_window_options("window", {}), positional=WINDOW_VALUE,
-             flops=_window_flops, kernels=("reference", "reshape", "im2col"))
+             flops=_window_flops, kernels=("reference", "reshape", "im2col", "numba-reshape"))
 
 # -- the table -------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ OPS: dict[str, Op] = {op.word: op for op in (
        positional=CONV_VALUE,
        params=lambda s, o: {"W": [o["filters"], s[0], *o["kernel"]], "b": [o["filters"]]},
        flops=lambda s, out, o: 2 * s[0] * o["kernel"][0] * o["kernel"][1] * prod(out),
-       decay=("W",), numbered=True, kernels=("reference", "im2col", "winograd")),
+       decay=("W",), numbered=True, kernels=("reference", "im2col", "winograd", "numba-winograd")),
     Op("maxpool", "pool K or KHxKW: the maximum of each window (padding counts as -inf); "
        "stride defaults to the window.", aliases=("pool",), **_POOL),
     Op("avgpool", "avgpool K or KHxKW: the mean of each window, padded zeros included; "

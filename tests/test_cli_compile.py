@@ -28,7 +28,8 @@ def test_version(run):
     assert netc.__version__ in result.output
 
 
-def test_check_table(run):
+def test_check_table(run, monkeypatch):
+    monkeypatch.setenv("NETC_KERNELS", "numpy")  # the NumPy kernels' names
     shutil.copy(MODELS / "simpleconv.net", "simpleconv.net")
     result = run("check", "simpleconv.net")
     assert result.exit_code == 0, result.output

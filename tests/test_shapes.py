@@ -95,7 +95,8 @@ def test_defaults_are_filled_in():
     assert plan["init"] == {"type": "xavier_uniform"}
 
 
-def test_pool_kernel_choice():
+def test_pool_kernel_choice(monkeypatch):
+    monkeypatch.setenv("NETC_KERNELS", "numpy")  # the NumPy kernels' names
     tiled, overlapping = netc.compile("input 2x8x8\npool 2 -> pool 3 stride=1\n").layers
     assert (tiled["kernel"], overlapping["kernel"]) == ("reshape", "im2col")
 

@@ -46,6 +46,6 @@ png_option = click.option("-o", "--output", "out", type=click.Path(dir_okay=Fals
 
 
 def kernels_option():
-    return click.option("--kernels", type=click.Choice(["auto", "reference"]), default="auto", show_default=True,
-                        help="auto: the fastest kernel that applies to each step; reference: the plain, "
-                             "book-level NumPy kernel of every op.")
+    return click.option("--kernels", type=click.Choice(["auto", "numpy", "numba", "reference"]),
+                        help="Kernel set: auto (compiled where numba is installed; the default, or "
+                             "$NETC_KERNELS), numpy, numba, or reference (each op's plain, book-level kernel).")

@@ -5,7 +5,7 @@ import numpy as np
 
 from netc.compiler.kernels import conv_chunk, winograd_fits
 
-from .. import winograd
+from .. import fast, winograd
 from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
 from ..scratch import Scratch
 from .base import Layer, LayerError, register
@@ -35,7 +35,7 @@ class Conv(Layer):
     """
 
     op = "conv"
-    kernels = ("im2col", "winograd")
+    kernels = ("im2col", "winograd", "numba-winograd")
 
     def __init__(self, step, dtype=np.float32, rng=None):
         super().__init__(step, dtype, rng)
@@ -44,7 +44,7 @@ class Conv(Layer):
         self.PH, self.PW = self.options["pad"]
         self.chunk = chunk_rows(step)
         self.kernel = step.get("kernel") or "im2col"
-        if self.kernel == "winograd" and not winograd_fits(self.options):
+        if self.kernel.endswith("winograd") and not winograd_fits(self.options):
             raise LayerError(f"conv: the winograd kernel needs a 3x3 kernel, stride 1 and "
                              f"pad <= 2, not {self.options}")
         self._xp = None  # im2col: the padded input, kept for backward
@@ -54,6 +54,9 @@ class Conv(Layer):
         # The pad-2 input gradient runs winograd.conv, whose work arrays have other
         # shapes than the forward's: its own set keeps both from reallocating.
         self._grad_scratch = Scratch()
+        self._compiled = None
+        if self.kernel == "numba-winograd":
+            self._compiled = fast.load("winograd", self.kernel).WinogradConv(self.PH, self.PW, self.chunk)
 
     def _spans(self, N):
         return [(lo, min(lo + self.chunk, N)) for lo in range(0, N, self.chunk)]
@@ -79,6 +82,8 @@ class Conv(Layer):
         return out
 
     def forward(self, x, train=False):
+        if self._compiled is not None:
+            return self._compiled.forward(x, self.params["W"], self.params["b"], train)
         if self.kernel == "winograd":
             return self._winograd_forward(x, train)
         N, C, H, W = x.shape
@@ -94,6 +99,8 @@ class Conv(Layer):
         return y.reshape(OH, OW, N, F).transpose(2, 3, 0, 1)
 
     def backward(self, dout):
+        if self._compiled is not None:
+            return self._compiled_backward(dout)
         if self.kernel == "winograd":
             return self._winograd_backward(dout)
         if self._xp is None:
@@ -163,3 +170,9 @@ class Conv(Layer):
             winograd.conv(dout, U, 2 - self.PH, 2 - self.PW, dx, self.chunk, self._grad_scratch)
         return dx.transpose(2, 3, 0, 1)
 
+
+    def _compiled_backward(self, dout):
+        dx, dW, db = self._compiled.backward(dout, self.input_grad)
+        self.grads["W"][...] = dW
+        self.grads["b"][...] = db
+        return dx

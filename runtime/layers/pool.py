@@ -1,4 +1,5 @@
-"""Runtime layers: max and average pooling, by tiles ("reshape") or by im2col.
+"""Runtime layers: max and average pooling, by tiles ("reshape", or compiled:
+"numba-reshape", runtime/fast/pool.py) or by im2col.
 
 Ties in max pooling share the gradient equally (both kernels agree, no argmax).
 """
@@ -8,6 +9,7 @@ import numpy as np
 
 from netc.compiler.kernels import pool_tiles
 
+from .. import fast
 from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
 from .base import Layer, LayerError, register
 
@@ -16,7 +18,7 @@ class _Pool(Layer):
     """(N, C, H, W) -> (N, C, OH, OW), one window per channel."""
 
     pad_value = 0.0
-    kernels = ("reshape", "im2col")
+    kernels = ("reshape", "im2col", "numba-reshape")
 
     def __init__(self, step, dtype=np.float32, rng=None):
         super().__init__(step, dtype, rng)
@@ -25,12 +27,13 @@ class _Pool(Layer):
         self.PH, self.PW = self.options["pad"]
         tiles = pool_tiles(self.input_shape, self.options)
         self.kernel = step.get("kernel") or ("reshape" if tiles else "im2col")  # older plans: the compiler's rule
-        if self.kernel == "reshape" and not tiles:
+        if self.kernel.endswith("reshape") and not tiles:
             _, H, W = self.input_shape
             raise LayerError(f"{self.op}: the reshape kernel needs stride == window, "
                              f"no padding and a window dividing {H}x{W}")
         self._saved = None
         self._x_shape = None
+        self._fast = fast.load("pool", self.kernel) if self.kernel == "numba-reshape" else None
 
     def _tiles(self, a):
         """The KH*KW strided views a[:, :, i::KH, j::KW]; element (i, j) of every tile.
@@ -42,6 +45,8 @@ class _Pool(Layer):
 
     def forward(self, x, train=False):
         self._x_shape = x.shape
+        if self._fast is not None:
+            return self._compiled_forward(x, train)
         if self.kernel == "reshape":
             return self._tiles_forward(x, train)
         N, C, H, W = x.shape
@@ -56,6 +61,8 @@ class _Pool(Layer):
     def backward(self, dout):
         if not self.input_grad:
             return None
+        if self._fast is not None:
+            return self._compiled_backward(dout)
         if self.kernel == "reshape":
             return self._tiles_backward(dout)
         N, C, H, W = self._x_shape
@@ -81,7 +88,7 @@ class MaxPool(_Pool):
         super().__init__(step, dtype, rng)
         # relu fused from the step before (see compiler/kernels.py), applied to the pooled max
         self.relu = step.get("activation") == "relu"
-        if self.relu and self.kernel != "reshape":
+        if self.relu and not self.kernel.endswith("reshape"):
             raise LayerError("maxpool: a fused activation needs the reshape kernel")
 
     def _tiles_forward(self, x, train):
@@ -108,6 +115,25 @@ class MaxPool(_Pool):
         for dx_tile, mask in zip(self._tiles(dx), masks):
             np.multiply(mask, share, out=dx_tile)
         return dx
+
+    def _compiled_forward(self, x, train):
+        N, C = x.shape[:2]
+        _, OH, OW = self.output_shape
+        xr = self._fast.hwr(x)
+        y = np.empty((OH, OW, N * C), self.dtype)
+        out = np.empty_like(y) if self.relu else y  # backward needs the max itself
+        self._fast.max_forward(xr, self.KH, self.KW, self.relu, y, out)
+        # kept as NCHW views, as the NumPy kernel keeps them (hwr() of them is free)
+        self._saved = (x, self._fast.nchw(y, N, C)) if train else None
+        return self._fast.nchw(out, N, C)
+
+    def _compiled_backward(self, dout):
+        x, y = self._need_saved()
+        xr = self._fast.hwr(x)
+        dx = np.empty_like(xr)
+        self._fast.max_backward(xr, self._fast.hwr(y), self._fast.hwr(dout), self.KH, self.KW,
+                                self.relu, dx)
+        return self._fast.nchw(dx, *self._x_shape[:2])
 
     def _cols_forward(self, c3, train):
         y = c3.max(axis=1)
@@ -142,6 +168,21 @@ class AvgPool(_Pool):
         for dx_tile in self._tiles(dx):
             dx_tile[...] = share
         return dx
+
+    def _compiled_forward(self, x, train):
+        N, C = x.shape[:2]
+        _, OH, OW = self.output_shape
+        y = np.empty((OH, OW, N * C), self.dtype)
+        self._fast.avg_forward(self._fast.hwr(x), self.KH, self.KW,
+                               self.scalar(1.0 / (self.KH * self.KW)), y)
+        return self._fast.nchw(y, N, C)
+
+    def _compiled_backward(self, dout):
+        N, C, H, W = self._x_shape
+        dx = np.empty((H, W, N * C), self.dtype)
+        self._fast.avg_backward(self._fast.hwr(dout), self.KH, self.KW,
+                                self.scalar(1.0 / (self.KH * self.KW)), dx)
+        return self._fast.nchw(dx, N, C)
 
     def _cols_forward(self, c3, train):
         self._saved = c3.shape

@@ -1,0 +1,33 @@
+"""Compiled kernels (Numba, the optional extra `netc[fast]`) beside the NumPy ones.
+
+Importing this package never imports numba: each kernel module does, and the
+layers load those only for a plan step whose kernel is one of NUMBA_KERNELS.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from netc.errors import NetcSpecError
+
+# The plan's kernel names served by this package (compiler/kernels.py chooses them).
+NUMBA_KERNELS = ("numba-winograd", "numba-reshape")
+
+
+class MissingNumbaError(NetcSpecError):
+    """A plan asks for a compiled kernel and numba is not installed."""
+
+
+def available() -> bool:
+    """Whether numba can be imported (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def load(module: str, kernel: str):
+    """runtime.fast.<module>, or a clear error naming the kernel when numba is missing."""
+    if not available():
+        raise MissingNumbaError(
+            f"the plan's kernel {kernel!r} needs numba, which is not installed",
+            hint="pip install 'netc[fast]', or compile the plan again with "
+                 "NETC_KERNELS=numpy for the NumPy kernels")
+    return importlib.import_module(f"{__name__}.{module}")
