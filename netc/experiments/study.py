@@ -1,0 +1,296 @@
+"""The Optuna side of `netc search`: a storage URL -> a study whose trials are
+numbered slots (0 .. trials-1) that workers on any machine claim one at a
+time, with heartbeats so a killed worker's slot is retried, never lost."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+
+from netc.errors import NetcError
+
+from . import space as spaces
+
+SETTINGS_ATTR, TRIALS_ATTR, SLOT_ATTR, RESULT_ATTR = "netc", "netc_trials", "slot", "result"
+SAMPLERS, PRUNERS = ("random", "tpe"), ("none", "median", "hyperband")
+# A finished trial that counts as its slot's result; FAIL counts only when
+# netc recorded why (diverged, error), not when a dead worker's heartbeat stopped.
+SCORED_FAIL = ("diverged", "error")
+
+
+def optuna_module():
+    import optuna
+    # The heartbeat and retry callbacks are marked experimental; the warnings
+    # and the per-trial INFO lines would drown netc's own progress lines.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def shown_url(url: str) -> str:
+    """The storage URL with any password hidden, for messages and search.json."""
+    if "://" not in url:
+        return url
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:                       # not a URL SQLAlchemy reads: say it as given
+        return url
+
+
+def open_storage(url: str, heartbeat: float):
+    """An RDB storage for a URL (sqlite://, postgresql://, mysql://) with
+    heartbeats every `heartbeat` seconds and stale trials retried; a journal
+    file for a plain path (no heartbeat: a killed worker's trial stays running)."""
+    optuna = optuna_module()
+    if "://" not in url:
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+        return JournalStorage(JournalFileBackend(url))
+    engine = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        engine = {"connect_args": {"timeout": 60}}    # workers wait their turn for the file lock
+    try:
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine, heartbeat_interval=max(1, round(heartbeat)),
+            grace_period=max(3, round(3 * heartbeat)),
+            heartbeat_stale_trial_callback=retry_callback(max_retry=3))
+    except ModuleNotFoundError as error:
+        raise NetcError(f"storage {shown_url(url)}: the database driver is not installed ({error.name})",
+                        hint="pip install 'netc[cluster]' (psycopg2 for postgresql://)") from None
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise NetcError(f"cannot open storage {shown_url(url)}: {first}",
+                        hint="check the URL, that the server is running and that this machine may connect")
+
+
+def retry_callback(max_retry: int | None):
+    """Optuna's callback that queues a copy of a failed trial (renamed in 4.9)."""
+    storages = optuna_module().storages
+    made = getattr(storages, "RetryHeartbeatStaleTrialCallback", None) or storages.RetryFailedTrialCallback
+    return made(max_retry=max_retry)
+
+
+def heartbeats(storage) -> bool:
+    """Whether the storage keeps heartbeats (RDB storages do; a journal file does not)."""
+    return getattr(storage, "get_heartbeat_interval", lambda: None)() is not None
+
+
+def make_sampler(name: str, seed: int):
+    optuna = optuna_module()
+    if name == "tpe":
+        # constant_liar: a running trial counts as a bad result, so parallel
+        # workers spread out instead of all drawing near the same best point.
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    # Random search enqueues every slot's values up front (drawn from the
+    # seed and the slot alone); this sampler is never asked for one.
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def make_pruner(name: str, epochs: int):
+    optuna = optuna_module()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs)
+    return optuna.pruners.NopPruner()
+
+
+@dataclass
+class Study:
+    """An Optuna study plus the storage it lives in (both public objects)."""
+    study: object
+    storage: object
+    study_id: int
+
+    def trials(self, states=None):
+        # Through the study when there is one: Optuna's cache in front of the
+        # storage learns the trial ids it will later be asked to write to.
+        if self.study is not None:
+            return self.study.get_trials(deepcopy=False, states=states)
+        return self.storage.get_all_trials(self.study_id, deepcopy=False, states=states)
+
+    def settings(self) -> dict:
+        return self.storage.get_study_user_attrs(self.study_id).get(SETTINGS_ATTR)
+
+    def name(self) -> str:
+        return self.storage.get_study_name_from_id(self.study_id)
+
+    def planned(self) -> int | None:
+        return self.storage.get_study_user_attrs(self.study_id).get(TRIALS_ATTR)
+
+
+def open_study(storage, name: str, settings: dict, trials: int, *, sampler: str, pruner: str,
+               comparable, wait: float = 60.0) -> Study:
+    """Create the study (and enqueue its slots), or join it: check it holds the
+    same search and grow it to `trials` slots if asked for more."""
+    optuna = optuna_module()
+    made = _made(storage, name, settings, sampler, pruner)
+    try:
+        study = optuna.create_study(direction="maximize", **made)
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study, created = optuna.load_study(**made), False
+    handle = Study(study, storage, storage.get_study_id_from_name(name))
+    if created:
+        storage.set_study_user_attr(handle.study_id, SETTINGS_ATTR, settings)
+        _enqueue(handle, settings, 0, trials)
+        # Written last: workers that join see a study whose slots are all queued.
+        storage.set_study_user_attr(handle.study_id, TRIALS_ATTR, trials)
+        return handle
+    planned = _wait_for_slots(handle, name, wait)
+    if comparable(handle.settings()) != comparable(settings):
+        raise NetcError(f"study '{name}' holds a different search (network, space, seed, epochs or sampler differ)",
+                        hint="pass another --study name, or the same file and options as the study's first run")
+    if trials > planned:
+        _enqueue(handle, settings, planned, trials)
+        storage.set_study_user_attr(handle.study_id, TRIALS_ATTR, trials)
+    return handle
+
+
+def join_study(storage, name: str, settings: dict, *, sampler: str, pruner: str) -> Study:
+    """The study another process of this search created (a --jobs worker)."""
+    study = optuna_module().load_study(**_made(storage, name, settings, sampler, pruner))
+    return Study(study, storage, storage.get_study_id_from_name(name))
+
+
+def find_study(storage, name: str | None) -> Study:
+    """A study to look at (--status): the one named, or the storage's only one."""
+    optuna = optuna_module()
+    names = optuna.get_all_study_names(storage)
+    if name is None and len(names) == 1:
+        name = names[0]
+    if name not in names:
+        known = ", ".join(names) or "none"
+        raise NetcError(f"no study {name!r} in this storage (studies: {known})" if name else
+                        f"this storage holds several studies: {known}", hint="pass --study NAME")
+    return Study(None, storage, storage.get_study_id_from_name(name))
+
+
+def _made(storage, name, settings, sampler, pruner) -> dict:
+    return dict(sampler=make_sampler(sampler, settings["seed"]), pruner=make_pruner(pruner, settings["epochs"]),
+                storage=storage, study_name=name)
+
+
+def _wait_for_slots(handle: Study, name: str, wait: float) -> int:
+    deadline = time.monotonic() + wait
+    while True:
+        if handle.settings() is None and handle.trials():
+            raise NetcError(f"study '{name}' was not made by netc search",
+                            hint="pass another --study name")
+        planned = handle.planned()
+        if planned is not None:
+            return planned
+        if time.monotonic() > deadline:
+            raise NetcError(f"study '{name}' exists but its trials were never queued (its first worker died?)",
+                            hint="pass another --study name")
+        time.sleep(0.5)
+
+
+def _enqueue(handle: Study, settings: dict, first: int, last: int) -> None:
+    for slot in range(first, last):
+        params = spaces.draw(settings["space"], settings["seed"], slot) if settings["sampler"] == "random" else {}
+        handle.study.enqueue_trial(params, user_attrs={SLOT_ATTR: slot}, skip_if_exists=False)
+
+
+def slot_states(handle: Study) -> dict[int, str]:
+    """Each slot's state: "ok", "pruned", "diverged", "error", "running" or "waiting"
+    (a slot whose trials only died, with no retry left, is "lost")."""
+    state_of, rank = {}, {"lost": 0, "waiting": 1, "running": 2}
+    for trial in handle.trials():
+        slot = trial.user_attrs.get(SLOT_ATTR)
+        state = trial_state(trial)
+        if slot is None or state is None:
+            continue
+        current = state_of.get(slot)
+        if current is None or rank.get(current, 3) < rank.get(state, 3):
+            state_of[slot] = state
+    return state_of
+
+
+def trial_state(trial) -> str | None:
+    """A frozen trial's state in netc's words (see slot_states)."""
+    TrialState = optuna_module().trial.TrialState
+    if trial.state == TrialState.COMPLETE:
+        return "ok"
+    if trial.state == TrialState.PRUNED:
+        return "pruned"
+    if trial.state == TrialState.RUNNING:
+        return "running"
+    if trial.state == TrialState.WAITING:
+        return "waiting"
+    status = (trial.user_attrs.get(RESULT_ATTR) or {}).get("status")
+    return status if status in SCORED_FAIL else "lost"
+
+
+def claim(handle: Study):
+    """Take one waiting slot for this worker: (optuna Trial, trial id), or None
+    when no slot waits. Taking is atomic in the storage, so two workers never
+    run the same trial; a queued copy of a slot that already has a result
+    (two workers growing a study at once) is dropped."""
+    optuna = optuna_module()
+    TrialState = optuna.trial.TrialState
+    taken = {s for s, state in slot_states(handle).items() if state not in ("waiting", "lost")}
+    for frozen in handle.trials(states=(TrialState.WAITING,)):
+        trial_id = handle.storage.get_trial_id_from_study_id_trial_number(handle.study_id, frozen.number)
+        if not handle.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+            continue                                 # another worker took it first
+        if heartbeats(handle.storage):
+            handle.storage.record_heartbeat(trial_id)
+        trial = optuna.trial.Trial(handle.study, trial_id)
+        if frozen.user_attrs.get(SLOT_ATTR) in taken:
+            trial.set_user_attr(RESULT_ATTR, {"status": "duplicate"})
+            handle.study.tell(trial, state=TrialState.FAIL)
+            continue
+        return trial, trial_id
+    return None
+
+
+def retry(handle: Study, trial_id: int) -> None:
+    """Queue a copy of a trial this worker gave up (Ctrl-C), as a dead
+    worker's trial is queued again by the heartbeat check."""
+    optuna = optuna_module()
+    frozen = handle.storage.get_trial(trial_id)
+    retry_callback(max_retry=None)(handle.study, frozen)
+
+
+def fail_stale(handle: Study) -> None:
+    """Fail trials whose worker stopped beating; the storage's retry callback queues them again."""
+    optuna_module().storages.fail_stale_trials(handle.study)
+
+
+class Heartbeat:
+    """Beats for one trial in a thread while it trains, so other workers can
+    tell a slow trial from one whose worker was killed."""
+
+    def __init__(self, handle: Study, trial_id: int, interval: float):
+        self.storage, self.trial_id, self.interval = handle.storage, trial_id, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self):
+        while not self.stop.wait(self.interval):
+            self.storage.record_heartbeat(self.trial_id)
+
+    def __enter__(self):
+        if heartbeats(self.storage):
+            self.storage.record_heartbeat(self.trial_id)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        return False
+
+
+def host() -> str:
+    return socket.gethostname()
+
+
+def to_json(value):
+    """Optuna user attributes must be JSON; NumPy floats become plain floats."""
+    return json.loads(json.dumps(value, default=float))
