@@ -16,6 +16,7 @@ from . import space as spaces
 
 SETTINGS_ATTR, TRIALS_ATTR, SLOT_ATTR, RESULT_ATTR = "netc", "netc_trials", "slot", "result"
 SAMPLERS, PRUNERS = ("random", "tpe"), ("none", "median", "hyperband")
+OPEN_ATTEMPTS = 4
 # A finished trial that counts as its slot's result; FAIL counts only when
 # netc recorded why (diverged, error), not when a dead worker's heartbeat stopped.
 SCORED_FAIL = ("diverged", "error")
@@ -49,21 +50,34 @@ def open_storage(url: str, heartbeat: float):
     if "://" not in url:
         from optuna.storages.journal import JournalFileBackend, JournalStorage
         return JournalStorage(JournalFileBackend(url))
+    from sqlalchemy.exc import DBAPIError
+    address = url
+    if url.startswith("postgresql://"):
+        # One driver whatever SQLAlchemy's default for the plain scheme: psycopg 3 (netc[cluster]).
+        address = "postgresql+psycopg://" + url[len("postgresql://"):]
     sqlite = url.startswith("sqlite")
     # SQLite: workers wait their turn for the file lock rather than fail.
     engine = {"connect_args": {"timeout": 60}} if sqlite else {"pool_pre_ping": True}
-    try:
-        storage = optuna.storages.RDBStorage(
-            url, engine_kwargs=engine, heartbeat_interval=max(1, round(heartbeat)),
-            grace_period=max(3, round(3 * heartbeat)),
-            heartbeat_stale_trial_callback=retry_callback(max_retry=3))
-    except ModuleNotFoundError as error:
-        raise NetcError(f"storage {shown_url(url)}: the database driver is not installed ({error.name})",
-                        hint="pip install 'netc[cluster]' (psycopg2 for postgresql://)") from None
-    except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise NetcError(f"cannot open storage {shown_url(url)}: {first}",
-                        hint="check the URL, that the server is running and that this machine may connect")
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            storage = optuna.storages.RDBStorage(
+                address, engine_kwargs=engine, heartbeat_interval=max(1, round(heartbeat)),
+                grace_period=max(3, round(3 * heartbeat)),
+                heartbeat_stale_trial_callback=retry_callback(max_retry=3))
+            break
+        except ImportError as error:
+            raise NetcError(f"storage {shown_url(url)}: its database driver is not installed ({error})",
+                            hint="pip install 'netc[cluster]' for postgresql://; a MySQL driver (e.g. PyMySQL, "
+                                 "as mysql+pymysql://) for mysql://") from None
+        except Exception as error:
+            # Workers that start together on a new database all create its
+            # tables; all but one collide, and find the tables on a second try.
+            if isinstance(error, DBAPIError) and attempt + 1 < OPEN_ATTEMPTS:
+                time.sleep(1 + attempt)
+                continue
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise NetcError(f"cannot open storage {shown_url(url)}: {first}",
+                            hint="check the URL, that the server is running and that this machine may connect")
     if sqlite:
         _write_ahead(storage.engine)
     return storage

@@ -15,6 +15,7 @@ from .trial import run_trial
 
 RESULT_KEYS = ("val_loss", "train_loss", "train_acc", "seconds", "pid", "message")
 EXIT_INTERRUPTED = 130
+WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ def work(job: Job, handle: studies.Study | None = None, after_trial=lambda: None
             # that nothing will ever notice: waiting for it could last forever.
             if "waiting" not in left and ("running" not in left or not alive):
                 return "done"
-            time.sleep(job.heartbeat)            # another worker's trial may yet die and come back
+            # Another worker's trial may yet die and come back; look again
+            # soon, so the last trials' results are not left waiting.
+            time.sleep(min(job.heartbeat, WAIT_SECONDS))
     except KeyboardInterrupt:
         return "interrupted"
 
