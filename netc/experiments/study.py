@@ -282,7 +282,6 @@ def claim(handle: Study):
 def retry(handle: Study, trial_id: int) -> None:
     """Queue a copy of a trial this worker gave up (Ctrl-C), as a dead
     worker's trial is queued again by the heartbeat check."""
-    optuna = optuna_module()
     frozen = handle.storage.get_trial(trial_id)
     retry_callback(max_retry=None)(handle.study, frozen)
 
