@@ -15,6 +15,7 @@ from helpers import blobs
 from netc.cli import cli
 from netc.errors import NetcError
 from netc.experiments import search, space, worker
+from netc.experiments import study as studies
 
 SPACE = {"lr": {"call": "log", "args": [1e-3, 1.0]},
          "weight_decay": {"call": "log", "args": [1e-8, 1e-4]},
@@ -225,3 +226,20 @@ def test_a_torn_last_line_is_dropped_and_written_again(mlp_file, tmp_path):
     search.run_search(mlp_file, {"space": SPACE, "trials": 3, "epochs": 1}, out=out, **QUIET)
     again = (out / "results.jsonl").read_text().splitlines(keepends=True)
     assert again[:2] == lines[:2] and json.loads(again[2]) == json.loads(lines[2]) and len(again) == 3
+
+
+def test_slots_are_queued_a_window_ahead_and_each_runs_once(mlp_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(studies, "WINDOW", 2)
+    settings = {"space": SPACE, "trials": 5, "epochs": 1}
+    queued = []
+    real = studies.enqueue
+    monkeypatch.setattr(studies, "enqueue", lambda handle, slots: (queued.append(list(slots)), real(handle, slots)))
+    result = search.run_search(mlp_file, settings, out=tmp_path / "s", **QUIET)
+    assert queued == [[0, 1], [2], [3], [4]]          # two up front, then one per claim
+    assert sorted(r["trial"] for r in result["results"]) == list(range(5))
+    grown = search.run_search(mlp_file, settings, trials=8, out=tmp_path / "s", **QUIET)
+    assert queued[4:] == [[5, 6], [7]]                # grown when the queue ran dry
+    trials = study_trials(tmp_path / "s")
+    assert sorted(t.user_attrs["slot"] for t in trials) == list(range(8))
+    assert [r["values"] for r in sorted(grown["results"], key=lambda r: r["trial"])] == \
+        [space.draw(SPACE, 3, k) for k in range(8)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import fcntl
 import json
+import math
 import multiprocessing
 import os
 import time
@@ -31,6 +32,7 @@ FORMAT = "netc-search/2"
 RESULTS, SETTINGS, BEST, DATABASE = "results.jsonl", "search.json", "best.net", "study.db"
 SCORED = ("ok", "pruned", "diverged", "error")
 HEARTBEAT = 10.0
+REPORT_SECONDS = 3.0
 
 
 class SearchInterrupted(NetcError):
@@ -106,7 +108,7 @@ def run_search(source, search: dict, *, trials=None, epochs=None, jobs=1, seed=N
         stopped = workers.work(job, handle, after_trial=reporter.update) == "interrupted"
     else:
         stopped = _run_workers(job, jobs, reporter)
-    reporter.update()
+    reporter.update(final=True)
     if stopped:
         raise SearchInterrupted(folder, reporter.done, planned, command.replace("DIR", str(folder)))
     results = ranked(read_results(folder))
@@ -158,13 +160,18 @@ def _one_blas_thread():
 
 
 class Reporter:
-    """Keeps results.jsonl in step with the study and prints a line per new result."""
+    """Keeps results.jsonl in step with the study and prints a line per new
+    result. Reading the study costs more the more trials it has, so it is
+    read at most every few seconds while trials run, and once at the end."""
 
-    def __init__(self, handle, folder: Path, space: dict, planned: int, echo):
+    def __init__(self, handle, folder: Path, space: dict, planned: int, echo, every: float = REPORT_SECONDS):
         self.handle, self.folder, self.space, self.planned, self.echo = handle, folder, space, planned, echo
-        self.done = len(read_results(folder))
+        self.done, self.every, self.last = len(read_results(folder)), every, -math.inf
 
-    def update(self) -> None:
+    def update(self, final: bool = False) -> None:
+        if not final and time.monotonic() - self.last < self.every:
+            return
+        self.last = time.monotonic()
         _, added = export(self.handle, self.folder, self.space)
         for result in added:
             self.done += 1
@@ -330,6 +337,7 @@ def status(storage: str, name: str | None = None) -> str:
     states = list(studies.slot_states(handle).values())
     count = {state: states.count(state) for state in ("ok", "pruned", "diverged", "error", "running", "waiting", "lost")}
     done = count["ok"] + count["pruned"] + count["diverged"] + count["error"]
+    count["waiting"] = (planned or 0) - done - count["running"] - count["lost"]    # queued or not yet
     lines = [f"study '{handle.name()}' in {studies.shown_url(storage)}: {done} of {planned} trials done "
              f"({count['ok']} finished, {count['pruned']} pruned, {count['diverged'] + count['error']} diverged "
              f"or failed), {count['running']} running, {count['waiting']} waiting"

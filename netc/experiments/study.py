@@ -17,6 +17,11 @@ from . import space as spaces
 SETTINGS_ATTR, TRIALS_ATTR, SLOT_ATTR, RESULT_ATTR = "netc", "netc_trials", "slot", "result"
 SAMPLERS, PRUNERS = ("random", "tpe"), ("none", "median", "hyperband")
 OPEN_ATTEMPTS = 4
+# Slots queued ahead of the workers. Every read of the study fetches each
+# unfinished trial again, so queueing all of a 200-trial study up front would
+# make each claim read 200 trials; a window keeps that cost flat. Workers
+# beyond this many at once wait for the queue to refill.
+WINDOW = 32
 # A finished trial that counts as its slot's result; FAIL counts only when
 # netc recorded why (diverged, error), not when a dead worker's heartbeat stopped.
 SCORED_FAIL = ("diverged", "error")
@@ -57,7 +62,7 @@ def open_storage(url: str, heartbeat: float):
         address = "postgresql+psycopg://" + url[len("postgresql://"):]
     sqlite = url.startswith("sqlite")
     # SQLite: workers wait their turn for the file lock rather than fail.
-    engine = {"connect_args": {"timeout": 60}} if sqlite else {"pool_pre_ping": True}
+    engine = {"connect_args": {"timeout": 60}} if sqlite else {}
     for attempt in range(OPEN_ATTEMPTS):
         try:
             storage = optuna.storages.RDBStorage(
@@ -135,6 +140,7 @@ class Study:
     study: object
     storage: object
     study_id: int
+    known_settings: dict | None = None
 
     def trials(self, states=None):
         # Through the study when there is one: Optuna's cache in front of the
@@ -143,8 +149,10 @@ class Study:
             return self.study.get_trials(deepcopy=False, states=states)
         return self.storage.get_all_trials(self.study_id, deepcopy=False, states=states)
 
-    def settings(self) -> dict:
-        return self.storage.get_study_user_attrs(self.study_id).get(SETTINGS_ATTR)
+    def settings(self) -> dict | None:
+        if self.known_settings is None:         # written once, when the study is made
+            self.known_settings = self.storage.get_study_user_attrs(self.study_id).get(SETTINGS_ATTR)
+        return self.known_settings
 
     def name(self) -> str:
         return self.storage.get_study_name_from_id(self.study_id)
@@ -167,8 +175,8 @@ def open_study(storage, name: str, settings: dict, trials: int, *, sampler: str,
     handle = Study(study, storage, storage.get_study_id_from_name(name))
     if created:
         storage.set_study_user_attr(handle.study_id, SETTINGS_ATTR, settings)
-        _enqueue(handle, settings, 0, trials)
-        # Written last: workers that join see a study whose slots are all queued.
+        enqueue(handle, range(min(trials, WINDOW)))
+        # Written last: workers that join see a study whose first slots are queued.
         storage.set_study_user_attr(handle.study_id, TRIALS_ATTR, trials)
         return handle
     planned = _wait_for_slots(handle, name, wait)
@@ -176,7 +184,7 @@ def open_study(storage, name: str, settings: dict, trials: int, *, sampler: str,
         raise NetcError(f"study '{name}' holds a different search (network, space, seed, epochs or sampler differ)",
                         hint="pass another --study name, or the same file and options as the study's first run")
     if trials > planned:
-        _enqueue(handle, settings, planned, trials)
+        # The new slots are queued as the queue runs low (see claim and top_up).
         storage.set_study_user_attr(handle.study_id, TRIALS_ATTR, trials)
     return handle
 
@@ -220,17 +228,30 @@ def _wait_for_slots(handle: Study, name: str, wait: float) -> int:
         time.sleep(0.5)
 
 
-def _enqueue(handle: Study, settings: dict, first: int, last: int) -> None:
-    for slot in range(first, last):
+def enqueue(handle: Study, slots) -> None:
+    """Queue these slots, with their values drawn from (seed, slot) for random search."""
+    settings = handle.settings()
+    for slot in slots:
         params = spaces.draw(settings["space"], settings["seed"], slot) if settings["sampler"] == "random" else {}
         handle.study.enqueue_trial(params, user_attrs={SLOT_ATTR: slot}, skip_if_exists=False)
 
 
-def slot_states(handle: Study) -> dict[int, str]:
+def top_up(handle: Study) -> bool:
+    """When nothing waits or runs: queue the next slots no trial has taken
+    yet (after the study grew, or a worker died between its claim and its
+    top-up). False when there are none: the study is done."""
+    states = slot_states(handle)
+    missing = [slot for slot in range(handle.planned()) if slot not in states]
+    if missing:
+        enqueue(handle, missing[:WINDOW])
+    return bool(missing)
+
+
+def slot_states(handle: Study, trials=None) -> dict[int, str]:
     """Each slot's state: "ok", "pruned", "diverged", "error", "running" or "waiting"
     (a slot whose trials only died, with no retry left, is "lost")."""
     state_of, rank = {}, {"lost": 0, "waiting": 1, "running": 2}
-    for trial in handle.trials():
+    for trial in handle.trials() if trials is None else trials:
         slot = trial.user_attrs.get(SLOT_ATTR)
         state = trial_state(trial)
         if slot is None or state is None:
@@ -263,18 +284,28 @@ def claim(handle: Study):
     (two workers growing a study at once) is dropped."""
     optuna = optuna_module()
     TrialState = optuna.trial.TrialState
-    taken = {s for s, state in slot_states(handle).items() if state not in ("waiting", "lost")}
-    for frozen in handle.trials(states=(TrialState.WAITING,)):
+    # One read of the study serves both questions: reading it costs a query
+    # per waiting trial, and is most of what a trial costs the storage.
+    trials = handle.trials()
+    taken = {s for s, state in slot_states(handle, trials).items() if state not in ("waiting", "lost")}
+    for frozen in (t for t in trials if t.state == TrialState.WAITING):
         trial_id = handle.storage.get_trial_id_from_study_id_trial_number(handle.study_id, frozen.number)
         if not handle.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
             continue                                 # another worker took it first
         if heartbeats(handle.storage):
             handle.storage.record_heartbeat(trial_id)
         trial = optuna.trial.Trial(handle.study, trial_id)
-        if frozen.user_attrs.get(SLOT_ATTR) in taken:
+        slot = frozen.user_attrs.get(SLOT_ATTR)
+        if slot in taken:
             trial.set_user_attr(RESULT_ATTR, {"status": "duplicate"})
             handle.study.tell(trial, state=TrialState.FAIL)
             continue
+        # Each slot's first trial is claimed exactly once, so queueing the
+        # slot one window ahead here queues every slot once (a retried or
+        # duplicate copy queues nothing).
+        following = slot + WINDOW
+        if "failed_trial" not in frozen.system_attrs and following < handle.planned():
+            enqueue(handle, [following])
         return trial, trial_id
     return None
 

@@ -52,9 +52,15 @@ def work(job: Job, handle: studies.Study | None = None, after_trial=lambda: None
                 after_trial()
                 continue
             left = set(studies.slot_states(handle).values())
+            if "waiting" in left:
+                continue                         # queued since the claim looked
+            if "running" not in left:
+                if studies.top_up(handle):
+                    continue
+                return "done"
             # Without heartbeats a running trial may belong to a dead worker
             # that nothing will ever notice: waiting for it could last forever.
-            if "waiting" not in left and ("running" not in left or not alive):
+            if not alive:
                 return "done"
             # Another worker's trial may yet die and come back; look again
             # soon, so the last trials' results are not left waiting.
