@@ -141,6 +141,7 @@ class Study:
     storage: object
     study_id: int
     known_settings: dict | None = None
+    known_planned: int | None = None
 
     def trials(self, states=None):
         # Through the study when there is one: Optuna's cache in front of the
@@ -157,8 +158,14 @@ class Study:
     def name(self) -> str:
         return self.storage.get_study_name_from_id(self.study_id)
 
-    def planned(self) -> int | None:
-        return self.storage.get_study_user_attrs(self.study_id).get(TRIALS_ATTR)
+    def planned(self, at_least: int | None = None) -> int | None:
+        """The study's number of trials. It only grows, so a count already
+        read that reaches `at_least` answers without asking the storage."""
+        if at_least is None or self.known_planned is None or self.known_planned < at_least:
+            # A system attribute, so reading it does not bring the settings
+            # (the whole spec document) along.
+            self.known_planned = self.storage.get_study_system_attrs(self.study_id).get(TRIALS_ATTR)
+        return self.known_planned
 
 
 def open_study(storage, name: str, settings: dict, trials: int, *, sampler: str, pruner: str,
@@ -177,7 +184,7 @@ def open_study(storage, name: str, settings: dict, trials: int, *, sampler: str,
         storage.set_study_user_attr(handle.study_id, SETTINGS_ATTR, settings)
         enqueue(handle, range(min(trials, WINDOW)))
         # Written last: workers that join see a study whose first slots are queued.
-        storage.set_study_user_attr(handle.study_id, TRIALS_ATTR, trials)
+        storage.set_study_system_attr(handle.study_id, TRIALS_ATTR, trials)
         return handle
     planned = _wait_for_slots(handle, name, wait)
     if comparable(handle.settings()) != comparable(settings):
@@ -185,7 +192,7 @@ def open_study(storage, name: str, settings: dict, trials: int, *, sampler: str,
                         hint="pass another --study name, or the same file and options as the study's first run")
     if trials > planned:
         # The new slots are queued as the queue runs low (see claim and top_up).
-        storage.set_study_user_attr(handle.study_id, TRIALS_ATTR, trials)
+        storage.set_study_system_attr(handle.study_id, TRIALS_ATTR, trials)
     return handle
 
 
@@ -304,7 +311,7 @@ def claim(handle: Study):
         # slot one window ahead here queues every slot once (a retried or
         # duplicate copy queues nothing).
         following = slot + WINDOW
-        if "failed_trial" not in frozen.system_attrs and following < handle.planned():
+        if "failed_trial" not in frozen.system_attrs and following < handle.planned(at_least=following + 1):
             enqueue(handle, [following])
         return trial, trial_id
     return None
@@ -336,8 +343,7 @@ class Heartbeat:
             self.storage.record_heartbeat(self.trial_id)
 
     def __enter__(self):
-        if heartbeats(self.storage):
-            self.storage.record_heartbeat(self.trial_id)
+        if heartbeats(self.storage):     # claim() recorded the first beat
             self.thread.start()
         return self
 

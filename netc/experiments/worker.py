@@ -3,6 +3,7 @@
 the study how it ended; repeat until no trial is left on any machine."""
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -41,10 +42,12 @@ def work(job: Job, handle: studies.Study | None = None, after_trial=lambda: None
     "done", or "interrupted" after Ctrl-C (its trial queued again)."""
     handle = handle or join(job)
     alive = studies.heartbeats(handle.storage)
+    checked = -math.inf
     try:
         while True:
-            if alive:
+            if alive and time.monotonic() - checked >= job.heartbeat:
                 studies.fail_stale(handle)       # a dead worker's trial is queued again
+                checked = time.monotonic()
             claimed = studies.claim(handle)
             if claimed is not None:
                 if run_claimed(handle, job, *claimed) == "interrupted":
@@ -78,7 +81,7 @@ def run_claimed(handle: studies.Study, job: Job, trial, trial_id: int) -> str:
     def report(epoch: int, val_acc: float) -> bool:
         trial.report(val_acc, epoch)
         # After the last epoch there is nothing left to save: the trial finishes.
-        return epoch < settings["epochs"] and trial.should_prune()
+        return job.pruner != "none" and epoch < settings["epochs"] and trial.should_prune()
 
     try:
         with studies.Heartbeat(handle, trial_id, job.heartbeat):
