@@ -4,6 +4,8 @@ tiny synthetic data set (the PostgreSQL tests are in test_search_cluster.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import optuna
@@ -243,3 +245,26 @@ def test_slots_are_queued_a_window_ahead_and_each_runs_once(mlp_file, tmp_path, 
     assert sorted(t.user_attrs["slot"] for t in trials) == list(range(8))
     assert [r["values"] for r in sorted(grown["results"], key=lambda r: r["trial"])] == \
         [space.draw(SPACE, 3, k) for k in range(8)]
+
+
+CLAIMER = """
+import sys
+from netc.experiments import study as studies
+storage = studies.open_storage(sys.argv[1], 10)
+handle = studies.join_study(storage, "race", {"seed": 0, "epochs": 1}, sampler="random", pruner="none")
+while (claimed := studies.claim(handle)) is not None:
+    trial, _ = claimed
+    print(trial.number, flush=True)
+    handle.study.tell(trial, 0.5)
+"""
+
+
+def test_workers_racing_for_trials_on_sqlite_never_take_the_same_one(tmp_path):
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    settings = {"format": search.FORMAT, "space": SPACE, "seed": 0, "epochs": 1, "sampler": "random", "document": {}}
+    studies.open_study(studies.open_storage(url, 10), "race", settings, 24, sampler="random", pruner="none",
+                       comparable=json.dumps)
+    claimers = [subprocess.Popen([sys.executable, "-c", CLAIMER, url], stdout=subprocess.PIPE, text=True)
+                for _ in range(3)]
+    taken = [int(n) for claimer in claimers for n in claimer.communicate(timeout=120)[0].split()]
+    assert sorted(taken) == list(range(24))          # every slot's trial once, none twice

@@ -89,19 +89,27 @@ def open_storage(url: str, heartbeat: float):
 
 
 def _write_ahead(engine) -> None:
-    """SQLite in write-ahead-log mode, synced at checkpoints: a trial's dozen
-    small writes each waited for a disk flush otherwise. A crash of the
-    machine may lose the last writes; a killed worker loses nothing."""
+    """SQLite for several worker processes. Each transaction takes the write
+    lock when it begins: SQLite ignores SELECT ... FOR UPDATE, so otherwise two
+    workers could both read a trial as waiting and both claim it. Write-ahead
+    log, synced at checkpoints: a trial's dozen small writes each waited for a
+    disk flush otherwise (a machine crash may lose the last writes; a killed
+    worker loses nothing)."""
     from sqlalchemy import event
 
-    def pragmas(connection, record):
+    def on_connect(connection, record):
+        connection.isolation_level = None          # netc says when transactions begin
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    event.listen(engine, "connect", pragmas)
-    engine.dispose()            # connections opened before the listener reconnect with it
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    engine.dispose()            # connections opened before the listeners reconnect with them
 
 
 def retry_callback(max_retry: int | None):
