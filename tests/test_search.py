@@ -17,6 +17,7 @@ from helpers import blobs
 from netc.cli import cli
 from netc.errors import NetcError
 from netc.experiments import search, space, worker
+from netc.experiments import storage as storages
 from netc.experiments import study as studies
 
 SPACE = {"lr": {"call": "log", "args": [1e-3, 1.0]},
@@ -249,8 +250,8 @@ def test_slots_are_queued_a_window_ahead_and_each_runs_once(mlp_file, tmp_path, 
 
 CLAIMER = """
 import sys
-from netc.experiments import study as studies
-storage = studies.open_storage(sys.argv[1], 10)
+from netc.experiments import storage as storages, study as studies
+storage = storages.open_storage(sys.argv[1], 10)
 handle = studies.join_study(storage, "race", {"seed": 0, "epochs": 1}, sampler="random", pruner="none")
 while (claimed := studies.claim(handle)) is not None:
     trial, _ = claimed
@@ -262,7 +263,7 @@ while (claimed := studies.claim(handle)) is not None:
 def test_workers_racing_for_trials_on_sqlite_never_take_the_same_one(tmp_path):
     url = f"sqlite:///{tmp_path / 'race.db'}"
     settings = {"format": search.FORMAT, "space": SPACE, "seed": 0, "epochs": 1, "sampler": "random", "document": {}}
-    studies.open_study(studies.open_storage(url, 10), "race", settings, 24, sampler="random", pruner="none",
+    studies.open_study(storages.open_storage(url, 10), "race", settings, 24, sampler="random", pruner="none",
                        comparable=json.dumps)
     claimers = [subprocess.Popen([sys.executable, "-c", CLAIMER, url], stdout=subprocess.PIPE, text=True)
                 for _ in range(3)]

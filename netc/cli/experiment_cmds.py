@@ -57,7 +57,7 @@ def search(file, storage, study_name, trials, epochs, jobs, sampler, pruner, see
     from netc.experiments import plots
     plan = netc.load(file)
     command = " ".join(["netc search", str(file), "--out DIR"] + [f"{flag} {value}" for flag, value in (
-        ("--storage", storage and searching.studies.shown_url(storage)), ("--study", study_name),
+        ("--storage", storage and searching.storages.shown_url(storage)), ("--study", study_name),
         ("--trials", trials), ("--sampler", sampler != "random" and sampler),
         ("--pruner", pruner != "none" and pruner)) if value])
     try:

@@ -24,6 +24,7 @@ from netc.errors import NetcError, NetcSpecError
 from netc.overrides import apply_overrides
 
 from . import space as spaces
+from . import storage as storages
 from . import study as studies
 from . import worker as workers
 from .trial import THREAD_VARIABLES
@@ -96,8 +97,8 @@ def run_search(source, search: dict, *, trials=None, epochs=None, jobs=1, seed=N
     name = study or plan.name
     settings = {"format": FORMAT, "space": space, "seed": seed, "epochs": epochs, "sampler": sampler,
                 "document": base}
-    open_folder(folder, {**settings, "storage": studies.shown_url(url), "study": name})
-    handle = studies.open_study(studies.open_storage(url, heartbeat), name, settings, trials,
+    open_folder(folder, {**settings, "storage": storages.shown_url(url), "study": name})
+    handle = studies.open_study(storages.open_storage(url, heartbeat), name, settings, trials,
                                 sampler=sampler, pruner=pruner, comparable=_comparable)
     planned = handle.planned()
     reporter = Reporter(handle, folder, space, planned, echo)
@@ -332,13 +333,13 @@ def write_best(folder: Path, base: dict, results: list[dict]) -> Path:
 def status(storage: str, name: str | None = None) -> str:
     """Where a study stands, from any machine: trials done, pruned, failed,
     running and waiting, and the best so far."""
-    handle = studies.find_study(studies.open_storage(storage, HEARTBEAT), name)
+    handle = studies.find_study(storages.open_storage(storage, HEARTBEAT), name)
     settings, planned = handle.settings() or {}, handle.planned()
     states = list(studies.slot_states(handle).values())
     count = {state: states.count(state) for state in ("ok", "pruned", "diverged", "error", "running", "waiting", "lost")}
     done = count["ok"] + count["pruned"] + count["diverged"] + count["error"]
     count["waiting"] = (planned or 0) - done - count["running"] - count["lost"]    # queued or not yet
-    lines = [f"study '{handle.name()}' in {studies.shown_url(storage)}: {done} of {planned} trials done "
+    lines = [f"study '{handle.name()}' in {storages.shown_url(storage)}: {done} of {planned} trials done "
              f"({count['ok']} finished, {count['pruned']} pruned, {count['diverged'] + count['error']} diverged "
              f"or failed), {count['running']} running, {count['waiting']} waiting"
              + (f", {count['lost']} lost after repeated retries" if count["lost"] else "")]

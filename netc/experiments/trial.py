@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import time
 
 import netc
@@ -25,13 +24,6 @@ _datasets: dict = {}    # per worker process: each trial reuses the loaded data 
 
 # Each worker uses one BLAS thread: the parallelism is in the processes.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def worker_init() -> None:
-    # An idle worker ignores Ctrl-C (the parent decides what stops); a
-    # training worker gets it through the trainer's own handler, which stops
-    # at a step boundary.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def validation_dataset(plan, data_dir=None):

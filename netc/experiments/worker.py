@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from netc.errors import NetcError
 
 from . import space as spaces
+from . import storage as storages
 from . import study as studies
 from .trial import run_trial
 
@@ -33,7 +34,7 @@ class Job:
 
 
 def join(job: Job) -> studies.Study:
-    return studies.join_study(studies.open_storage(job.storage, job.heartbeat), job.study,
+    return studies.join_study(storages.open_storage(job.storage, job.heartbeat), job.study,
                               job.settings, sampler=job.sampler, pruner=job.pruner)
 
 
@@ -41,7 +42,7 @@ def work(job: Job, handle: studies.Study | None = None, after_trial=lambda: None
     """Run the study's waiting trials until none is waiting or running;
     "done", or "interrupted" after Ctrl-C (its trial queued again)."""
     handle = handle or join(job)
-    alive = studies.heartbeats(handle.storage)
+    alive = storages.heartbeats(handle.storage)
     checked = -math.inf
     try:
         while True:
@@ -74,7 +75,7 @@ def work(job: Job, handle: studies.Study | None = None, after_trial=lambda: None
 
 def run_claimed(handle: studies.Study, job: Job, trial, trial_id: int) -> str:
     """Train one claimed trial and record its end in the study; its status."""
-    TrialState = studies.optuna_module().trial.TrialState
+    TrialState = storages.optuna_module().trial.TrialState
     settings = job.settings
     slot = trial.user_attrs[studies.SLOT_ATTR]
 
@@ -84,7 +85,7 @@ def run_claimed(handle: studies.Study, job: Job, trial, trial_id: int) -> str:
         return job.pruner != "none" and epoch < settings["epochs"] and trial.should_prune()
 
     try:
-        with studies.Heartbeat(handle, trial_id, job.heartbeat):
+        with storages.Heartbeat(handle.storage, trial_id, job.heartbeat):
             values = spaces.suggest(trial, settings["space"])
             result = run_trial(settings["document"], slot, values, spaces.assignments(values),
                                settings["epochs"], job.data_dir, report=report)
@@ -109,7 +110,7 @@ def run_claimed(handle: studies.Study, job: Job, trial, trial_id: int) -> str:
 
 
 def _give_back(handle: studies.Study, trial, trial_id: int) -> None:
-    TrialState = studies.optuna_module().trial.TrialState
+    TrialState = storages.optuna_module().trial.TrialState
     trial.set_user_attr(studies.RESULT_ATTR, {"status": "interrupted", "host": studies.host()})
     handle.study.tell(trial, state=TrialState.FAIL)
     studies.retry(handle, trial_id)
