@@ -103,14 +103,17 @@ def test_a_killed_worker_s_trial_is_run_again_and_counted_once(postgres, spec, t
     first = netc_search(spec, postgres, "killed", out, "--heartbeat", "1")
     deadline = time.monotonic() + 60
     while True:     # kill it mid-trial: one trial finished, another running
-        states = [t.state for t in trials_of(postgres, "killed")] if _exists(postgres, "killed") else []
-        if optuna.trial.TrialState.COMPLETE in states and optuna.trial.TrialState.RUNNING in states:
-            break
         assert time.monotonic() < deadline and first.poll() is None, "the worker never got mid-trial"
+        first.send_signal(signal.SIGSTOP)        # so the states read are the ones it dies in
+        trials = trials_of(postgres, "killed") if _exists(postgres, "killed") else []
+        running = [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+        if running and any(t.state == optuna.trial.TrialState.COMPLETE for t in trials):
+            break
+        first.send_signal(signal.SIGCONT)
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     first.communicate()
-    killed = next(t for t in trials_of(postgres, "killed") if t.state == optuna.trial.TrialState.RUNNING)
+    killed = running[0]
     with open(out / "results.jsonl", "a") as stream:
         stream.write('{"trial": 9, "val')             # as if killed while writing a line
 

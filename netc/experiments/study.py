@@ -208,8 +208,11 @@ def claim(handle: Study):
     taken = {s for s, state in slot_states(handle, trials).items() if state not in ("waiting", "lost")}
     for frozen in (t for t in trials if t.state == TrialState.WAITING):
         trial_id = handle.storage.get_trial_id_from_study_id_trial_number(handle.study_id, frozen.number)
-        if not handle.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
-            continue                                 # another worker took it first
+        try:
+            if not handle.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                continue                             # another worker took it first
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue                                 # ... and has finished it since we looked
         if heartbeats(handle.storage):
             handle.storage.record_heartbeat(trial_id)
         trial = optuna.trial.Trial(handle.study, trial_id)
