@@ -47,7 +47,7 @@ def spec(tmp_path_factory):
     path = folder / "blobs.net"
     path.write_text(f'network blobs\ninput 64\naffine 64 -> relu -> affine 64 -> relu -> affine 3 -> softmax\n'
                     f'data npz path="{npz}" validation=0.2\noptimizer sgd lr=0.1\n'
-                    f'train epochs=2 batch=10 eval=100\nseed {SEED}\n{SPACE_LINE} trials={TRIALS} epochs=12\n')
+                    f'train epochs=2 batch=10 eval=100\nseed {SEED}\n{SPACE_LINE} trials={TRIALS} epochs=8\n')
     return path
 
 
@@ -64,7 +64,17 @@ def finished(process, timeout=120) -> str:
     return output
 
 
+def wait_for(condition, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def trials_of(url, study):
+    if study not in optuna.get_all_study_names(url):
+        return []
     return optuna.load_study(study_name=study, storage=url).get_trials(deepcopy=False)
 
 
@@ -78,8 +88,19 @@ def drawn(k: int) -> tuple:
 
 
 def test_two_workers_share_one_study_exactly(postgres, spec, tmp_path):
-    workers = [netc_search(spec, postgres, "shared", tmp_path / f"worker{i}") for i in range(2)]
-    outputs = [finished(w) for w in workers]
+    # Both at once, for sure: the first worker is held (SIGSTOP) inside its
+    # first trial until the second has finished one of its own.
+    first = netc_search(spec, postgres, "shared", tmp_path / "worker0")
+    wait_for(lambda: any(t.state == optuna.trial.TrialState.RUNNING for t in trials_of(postgres, "shared")),
+             first)
+    first.send_signal(signal.SIGSTOP)
+    second = netc_search(spec, postgres, "shared", tmp_path / "worker1")
+    try:
+        wait_for(lambda: any((t.user_attrs.get("result") or {}).get("pid") == second.pid
+                             for t in trials_of(postgres, "shared")), second)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    outputs = [finished(w) for w in (first, second)]
     trials = trials_of(postgres, "shared")
     done = [t for t in trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     assert len(trials) == len(done) == TRIALS
@@ -105,7 +126,7 @@ def test_a_killed_worker_s_trial_is_run_again_and_counted_once(postgres, spec, t
     while True:     # kill it mid-trial: one trial finished, another running
         assert time.monotonic() < deadline and first.poll() is None, "the worker never got mid-trial"
         first.send_signal(signal.SIGSTOP)        # so the states read are the ones it dies in
-        trials = trials_of(postgres, "killed") if _exists(postgres, "killed") else []
+        trials = trials_of(postgres, "killed")
         running = [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
         if running and any(t.state == optuna.trial.TrialState.COMPLETE for t in trials):
             break
@@ -119,12 +140,13 @@ def test_a_killed_worker_s_trial_is_run_again_and_counted_once(postgres, spec, t
 
     output = finished(netc_search(spec, postgres, "killed", out, "--heartbeat", "1"))
     trials = trials_of(postgres, "killed")
+    seen = [(t.number, t.state.name, t.user_attrs.get("slot"), t.user_attrs.get("result")) for t in trials]
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     slots = sorted(t.user_attrs["slot"] for t in complete)
-    assert slots == list(range(TRIALS)), output
+    assert slots == list(range(TRIALS)), (output, seen)
     assert configurations(complete) == sorted(drawn(k) for k in range(TRIALS))
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
-    assert [t.number for t in failed] == [killed.number]
+    assert [t.number for t in failed] == [killed.number], (killed.number, seen)
     retried = [t for t in complete if t.system_attrs.get("failed_trial") == killed.number]
     # (the kill may land before the trial's values were written: compare by slot)
     slot = killed.user_attrs["slot"]
@@ -133,6 +155,3 @@ def test_a_killed_worker_s_trial_is_run_again_and_counted_once(postgres, spec, t
     lines = (out / "results.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["trial"] for line in lines) == list(range(TRIALS))
 
-
-def _exists(url, study) -> bool:
-    return study in optuna.get_all_study_names(url)
