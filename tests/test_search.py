@@ -269,3 +269,24 @@ def test_workers_racing_for_trials_on_sqlite_never_take_the_same_one(tmp_path):
                 for _ in range(3)]
     taken = [int(n) for claimer in claimers for n in claimer.communicate(timeout=120)[0].split()]
     assert sorted(taken) == list(range(24))          # every slot's trial once, none twice
+
+
+def test_a_worker_dying_right_after_its_claim_leaves_a_trial_that_is_retried(poisoned_npz, tmp_path):
+    out, mlp_file = tmp_path / "s", tmp_path / "searched.net"
+    mlp_file.write_text(mlp_spec(poisoned_npz, extra="search lr=log(1e-3, 1.0) weight_decay=log(1e-8, 1e-4) "
+                                                     "batch=choice(10, 30)\n"))
+    url = search.default_storage(out)
+    out.mkdir()
+    plan = netc.load(mlp_file)
+    settings = {"format": search.FORMAT, "space": SPACE, "seed": 3, "epochs": 1, "sampler": "random",
+                "document": search.base_document(plan.document)}
+    handle = studies.open_study(storages.open_storage(url, 1), "tinymlp", settings, 3, sampler="random",
+                                pruner="none", comparable=search._comparable)
+    trial, trial_id = studies.claim(handle)     # and then nothing: as if killed before its first beat
+    done = subprocess.run([sys.executable, "-m", "netc", "search", str(mlp_file), "--trials", "3", "--epochs", "1",
+                           "--heartbeat", "1", "--out", str(out)], capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = study_trials(out)
+    complete = sorted(t.user_attrs["slot"] for t in trials if t.state == optuna.trial.TrialState.COMPLETE)
+    assert complete == [0, 1, 2]
+    assert [t.number for t in trials if t.state == optuna.trial.TrialState.FAIL] == [trial.number]

@@ -200,21 +200,27 @@ def claim(handle: Study):
     when no slot waits. Taking is atomic in the storage, so two workers never
     run the same trial; a queued copy of a slot that already has a result
     (two workers growing a study at once) is dropped."""
+    from sqlalchemy.exc import DBAPIError
     optuna = optuna_module()
     TrialState = optuna.trial.TrialState
     # One read of the study serves both questions: reading it costs a query
-    # per waiting trial, and is most of what a trial costs the storage.
-    trials = handle.trials()
+    # per unfinished trial, and is most of what a trial costs the storage.
+    trials, beating = handle.trials(), heartbeats(handle.storage)
     taken = {s for s, state in slot_states(handle, trials).items() if state not in ("waiting", "lost")}
     for frozen in (t for t in trials if t.state == TrialState.WAITING):
         trial_id = handle.storage.get_trial_id_from_study_id_trial_number(handle.study_id, frozen.number)
+        if beating:
+            # Beat before taking it: a trial whose worker dies just after the
+            # claim then has a heartbeat to go stale (one without is never retried).
+            try:
+                handle.storage.record_heartbeat(trial_id)
+            except DBAPIError:                       # another worker beat first: it may win the claim
+                pass
         try:
             if not handle.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
                 continue                             # another worker took it first
         except optuna.exceptions.UpdateFinishedTrialError:
             continue                                 # ... and has finished it since we looked
-        if heartbeats(handle.storage):
-            handle.storage.record_heartbeat(trial_id)
         trial = optuna.trial.Trial(handle.study, trial_id)
         slot = frozen.user_attrs.get(SLOT_ATTR)
         if slot in taken:
