@@ -1,5 +1,5 @@
-"""Experiments: search sampling, resume and validation-only scoring, compare,
-text curves, and the PNG figures, all on a tiny synthetic data set."""
+"""Experiments: compare, text curves, and the PNG figures, all on a tiny
+synthetic data set (the search's own tests are in test_search*.py)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from helpers import MODELS, blobs, tiny_spec
 from netc.cli import cli
 from netc.errors import NetcError
 from netc.overrides import directive_value
-from netc.experiments import activations, compare, curves, filters, plots, search, space
+from netc.experiments import activations, compare, curves, filters, plots, search
 
 SPACE = {"lr": {"call": "log", "args": [1e-3, 1.0]},
          "weight_decay": {"call": "log", "args": [1e-8, 1e-4]},
@@ -43,113 +43,6 @@ def mlp_file(tmp_path, poisoned_npz):
     path = tmp_path / "tinymlp.net"
     path.write_text(mlp_spec(poisoned_npz))
     return path
-
-
-# --- sampling -------------------------------------------------------------
-
-def test_trial_values_are_a_pure_function_of_seed_and_index():
-    first = [space.draw(SPACE, 5, k) for k in range(20)]
-    assert first == [space.draw(SPACE, 5, k) for k in range(20)]
-    assert space.draw(SPACE, 5, 3) != space.draw(SPACE, 6, 3)
-    assert len({v["lr"] for v in first}) == 20
-    for values in first:
-        assert 1e-3 <= values["lr"] <= 1.0 and 1e-8 <= values["weight_decay"] <= 1e-4
-        assert values["batch"] in (10, 30)
-
-
-def test_log_draws_spread_over_decades_and_whole_bounds_give_whole_numbers():
-    lrs = [space.draw({"lr": SPACE["lr"]}, 0, k)["lr"] for k in range(300)]
-    decades = np.histogram(np.log10(lrs), bins=3, range=(-3, 0))[0]
-    assert decades.min() > 60             # about 100 per decade, not all in the top one
-    units = {space.draw({"layers.0.units": {"call": "uniform", "args": [8, 32]}}, 0, k)["layers.0.units"]
-             for k in range(50)}
-    assert all(isinstance(u, int) and 8 <= u <= 32 for u in units)
-
-
-@pytest.mark.parametrize("entry, message", [
-    ({"call": "normal", "args": [0, 1]}, "unknown call"),
-    ({"call": "log", "args": [0, 1]}, "positive"),
-    ({"call": "uniform", "args": [2, 1]}, "low < high"),
-    ({"call": "choice", "args": []}, "at least one"),
-])
-def test_bad_ranges_are_reported(entry, message):
-    with pytest.raises(NetcError, match=message):
-        space.check_space({"lr": entry})
-
-
-def test_shorthand_lr_means_optimizer_lr():
-    assert space.assignments({"lr": 0.01, "weight_decay": 1e-6}) == ["optimizer.lr=0.01", "weight_decay=1e-06"]
-
-
-# --- search ---------------------------------------------------------------
-
-def test_search_scores_on_validation_only_and_writes_the_best_net(mlp_file, tmp_path):
-    out = tmp_path / "search"
-    lines = []
-    result = search.run_search(mlp_file, {"space": SPACE, "trials": 5, "epochs": 2}, out=out, echo=lines.append)
-    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert sorted(r["trial"] for r in records) == list(range(5)) and len(lines) == 5
-    assert all("test_acc" not in r for r in records)
-    accuracies = [r["val_acc"] for r in result["results"]]
-    assert accuracies == sorted(accuracies, reverse=True)
-    best = result["results"][0]
-    text = (out / "best.net").read_text()
-    plan = netc.compile(text)
-    assert plan.data["optimizer"]["lr"] == best["values"]["lr"]
-    assert plan.data["train"]["batch"] == best["values"]["batch"]
-    assert plan.data["train"]["epochs"] == 4          # the spec's, not the search's 2
-    table = search.table(result["results"], SPACE)
-    assert table.splitlines()[0].split() == ["rank", "trial", "val_acc", "val_loss", "train_acc",
-                                             "lr", "weight_decay", "batch"]
-
-
-def test_search_needs_a_validation_split(tmp_path, poisoned_npz):
-    path = tmp_path / "noval.net"
-    path.write_text(mlp_spec(poisoned_npz, validation=None))
-    with pytest.raises(NetcError, match="validation"):
-        search.run_search(path, {"space": SPACE}, out=tmp_path / "s")
-
-
-def test_interrupted_search_resumes_without_repeating_a_trial(mlp_file, tmp_path, monkeypatch):
-    ran = []
-    real = search.run_trial
-
-    def counting(document, trial, *rest):
-        ran.append(trial)
-        if trial == 2 and ran.count(2) == 1:
-            return {"trial": 2, "status": "interrupted"}   # what Ctrl-C inside a trial gives
-        return real(document, trial, *rest)
-
-    monkeypatch.setattr(search, "run_trial", counting)
-    settings = {"space": SPACE, "trials": 4, "epochs": 1}
-    with pytest.raises(search.SearchInterrupted, match="after 2 of 4"):
-        search.run_search(mlp_file, settings, out=tmp_path / "s", echo=lambda _: None)
-    result = search.run_search(mlp_file, settings, out=tmp_path / "s", echo=lambda _: None)
-    assert ran == [0, 1, 2, 2, 3]
-    assert sorted(r["trial"] for r in result["results"]) == [0, 1, 2, 3]
-    more = search.run_search(mlp_file, settings, trials=6, out=tmp_path / "s", echo=lambda _: None)
-    assert ran[-2:] == [4, 5] and len(more["results"]) == 6
-
-
-def test_a_folder_from_another_search_is_refused(mlp_file, tmp_path):
-    search.run_search(mlp_file, {"space": SPACE, "trials": 1}, out=tmp_path / "s", echo=lambda _: None)
-    with pytest.raises(NetcError, match="different search"):
-        search.run_search(mlp_file, {"space": SPACE, "trials": 1}, seed=9, out=tmp_path / "s")
-
-
-def test_parallel_workers_give_the_serial_results(mlp_file, tmp_path):
-    settings = {"space": SPACE, "trials": 4, "epochs": 1}
-    serial = search.run_search(mlp_file, settings, out=tmp_path / "a", echo=lambda _: None)
-    parallel = search.run_search(mlp_file, settings, jobs=2, out=tmp_path / "b", echo=lambda _: None)
-    key = lambda r: (r["trial"], r["values"], r["val_acc"], r["val_loss"])  # noqa: E731
-    assert sorted(map(key, serial["results"])) == sorted(map(key, parallel["results"]))
-    assert len({r["pid"] for r in parallel["results"]}) >= 1
-
-
-def test_a_diverging_trial_is_a_result_not_a_crash(mlp_file, tmp_path):
-    settings = {"space": {"lr": {"call": "choice", "args": [1e30]}}, "trials": 1, "epochs": 1}
-    result = search.run_search(mlp_file, settings, out=tmp_path / "s", echo=lambda _: None)
-    assert result["results"][0]["status"] == "diverged" and result["best_path"] is None
 
 
 # --- compare and variants -------------------------------------------------

@@ -20,28 +20,55 @@ def _plot_if_possible(draw, what: str):
 
 
 @click.command()
-@click.argument("file", type=FILE)
-@click.option("--trials", type=click.IntRange(min=1), help="Number of trials (default: the search line's).")
+@click.argument("file", type=FILE, required=False)
+@click.option("--storage", metavar="URL",
+              help="Optuna storage the workers share: postgresql://..., mysql://..., sqlite:///... or a "
+                   "journal file path (default: a SQLite file in the --out folder).")
+@click.option("--study", "study_name", metavar="NAME", help="Study name in the storage (default: the network's name).")
+@click.option("--trials", type=click.IntRange(min=1),
+              help="Trials in the whole study, shared by every worker (default: the search line's).")
 @epochs_option("Epochs per trial (default: the search line's).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Trials run at once, each in its own process.")
+              help="Worker processes on this machine.")
+@click.option("--sampler", type=click.Choice(["random", "tpe"]), default="random", show_default=True,
+              help="random: each trial's values from the seed and its number alone; tpe: Optuna's TPE, seeded.")
+@click.option("--pruner", type=click.Choice(["none", "median", "hyperband"]), default="none", show_default=True,
+              help="Stop trials whose validation accuracy lags after an epoch.")
 @click.option("--seed", type=int, help="Draws the trials' values (default: the spec's seed).")
-@out_folder_option("Search folder; an existing one resumes (default runs/NAME-search-DATE-TIME).")
+@click.option("--heartbeat", type=click.FloatRange(min=1), default=10, show_default=True, metavar="SECONDS",
+              help="A worker beats this often; a trial silent for 3 beats is run again by another worker.")
+@click.option("--status", "show_status", is_flag=True, help="Show the study's progress and best trial, then stop.")
+@out_folder_option("Search folder; an existing one continues (default runs/NAME-search-DATE-TIME).")
 @data_dir_option()
-def search(file, trials, epochs, jobs, seed, out, data_dir):
-    """Random search over FILE's `search` ranges, scored on validation data."""
+def search(file, storage, study_name, trials, epochs, jobs, sampler, pruner, seed, heartbeat, show_status,
+           out, data_dir):
+    """Search FILE's `search` ranges on an Optuna study, scored on validation data.
+
+    Run the same command on several machines with one --storage to share the work."""
+    from netc.experiments import search as searching
+    if show_status:
+        if not storage and not out:
+            raise click.UsageError("--status needs --storage URL (or --out DIR of a search with the default storage)")
+        click.echo(searching.status(storage or searching.default_storage(out), study_name))
+        return
+    if file is None:
+        raise click.UsageError("give a .net FILE to search (or --status to look at a study)")
     import netc
     from netc.experiments import plots
-    from netc.experiments.search import SearchInterrupted, run_search, search_settings, table
     plan = netc.load(file)
-    command = f"netc search {file} --out DIR" + (f" --trials {trials}" if trials else "")
+    command = " ".join(["netc search", str(file), "--out DIR"] + [f"{flag} {value}" for flag, value in (
+        ("--storage", storage and searching.storages.shown_url(storage)), ("--study", study_name),
+        ("--trials", trials), ("--sampler", sampler != "random" and sampler),
+        ("--pruner", pruner != "none" and pruner)) if value])
     try:
-        result = run_search(plan, search_settings(plan), trials=trials, epochs=epochs, jobs=jobs, seed=seed,
-                            out=out, data_dir=data_dir, echo=click.echo, command=command)
-    except SearchInterrupted as stop:
+        result = searching.run_search(plan, searching.search_settings(plan), trials=trials, epochs=epochs,
+                                      jobs=jobs, seed=seed, out=out, data_dir=data_dir, storage=storage,
+                                      study=study_name, sampler=sampler, pruner=pruner, heartbeat=heartbeat,
+                                      echo=click.echo, command=command)
+    except searching.SearchInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(130)
-    click.echo(table(result["results"], result["space"]))
+    click.echo(searching.table(result["results"], result["space"]))
     if result["best_path"]:
         click.echo(f"best configuration: {result['best_path']}")
     folder = result["folder"]

@@ -1,5 +1,6 @@
 """One search trial, run in a worker process: a spec document plus the
-trial's assignments -> a result record scored on validation data only.
+trial's assignments -> a result record scored on validation data only; after
+each epoch the validation accuracy goes to `report`, which may stop the trial.
 
 The trainer is handed a Dataset whose test arrays are empty, so no trial can
 look at the test set, even by accident: the seed keeps it for the very end."""
@@ -8,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import time
 
 import netc
@@ -26,13 +26,6 @@ _datasets: dict = {}    # per worker process: each trial reuses the loaded data 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def worker_init() -> None:
-    # An idle worker ignores Ctrl-C (the parent decides what stops); a
-    # training worker gets it through the trainer's own handler, which stops
-    # at a step boundary.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def validation_dataset(plan, data_dir=None):
     """The plan's data set with the test arrays emptied; cached per process."""
     key = json.dumps([plan.data["data"], plan.data["input_shape"], plan.data["seed"], str(data_dir)])
@@ -42,25 +35,40 @@ def validation_dataset(plan, data_dir=None):
     return _datasets[key]
 
 
+class _Pruned(Exception):
+    """`report` said this trial is not worth finishing."""
+
+
 def run_trial(document: dict, trial: int, values: dict, assignments: list[str],
-              epochs: int, data_dir=None) -> dict:
+              epochs: int, data_dir=None, report=None) -> dict:
     """Train one configuration for `epochs` epochs; {trial, values, status,
-    val_acc, val_loss, train_loss, train_acc, val_curve, seconds, pid}."""
+    val_acc, val_loss, train_loss, train_acc, val_curve, seconds, pid}.
+    `report(epoch, val_acc)` returning True stops the trial as "pruned"."""
     started = time.perf_counter()
     result = {"trial": trial, "values": values, "status": "ok", "val_acc": None, "val_loss": None,
               "train_loss": None, "train_acc": None, "val_curve": [], "seconds": None, "pid": os.getpid()}
+    curve = result["val_curve"]
+
+    def after_epoch(record):
+        curve.append(record["val_acc"])
+        if report is not None and report(record["epoch"], record["val_acc"]):
+            raise _Pruned
+
     try:
         plan = netc.compile(apply_overrides(document, assignments + [f"train.epochs={epochs}"]))
         data = validation_dataset(plan, data_dir)
         network = Network(plan.data)
         trainer = Trainer(network, make_optimizer(plan.data["optimizer"]), data,
-                          plan.data["train"], plan.data["seed"],
+                          plan.data["train"], plan.data["seed"], on_epoch=after_epoch,
                           schedule=plan.data["schedule"], clip=plan.data["clip"])
         records = trainer.run()
         scored = evaluate(network, data.x_val, data.t_val)
         result.update(val_acc=scored["accuracy"], val_loss=scored["loss"],
-                      train_loss=records[-1]["train_loss"], train_acc=records[-1]["train_acc"],
-                      val_curve=[r["val_acc"] for r in records])
+                      train_loss=records[-1]["train_loss"], train_acc=records[-1]["train_acc"])
+    except _Pruned:
+        last = trainer.records[-1]
+        result.update(status="pruned", val_acc=curve[-1], train_loss=last["train_loss"],
+                      train_acc=last["train_acc"])
     except Interrupted:
         result["status"] = "interrupted"
     except NetcError as error:
