@@ -3,6 +3,7 @@ work; this module shapes its tree into small dataclasses that remember where
 every name and value was written."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -31,7 +32,6 @@ class Value:
     value: object          # int, float, str, bool-like word, tuple (dims), list, Call
     kind: str              # number, dims, word, string, list, call
     pos: Pos
-    depth: int = 0         # a list: how deep its lists nest
 
 
 @dataclass
@@ -88,11 +88,7 @@ class _ToStatements(Transformer):
     def start(self, t):   return list(t)
 
     def list(self, t):
-        items = [i for i in t[1:] if i is not None]
-        depth = 1 + max((i.depth for i in items if i.kind == "list"), default=0)
-        if depth > MAX_DEPTH:     # refused as it is read: nothing later recurses into it
-            raise NetcSyntaxError(f"lists nest at most {MAX_DEPTH} deep", line=t[0].line, column=t[0].column)
-        return Value(items, "list", _pos(t[0]), depth)
+        return Value([i for i in t[1:] if i is not None], "list", _pos(t[0]))
 
     def call(self, t):
         args = tuple(_plain(v) for v in t[1:] if v is not None)
@@ -189,29 +185,49 @@ def _too_large(x) -> bool:
     return isinstance(x, float) and x in (float("inf"), float("-inf"))
 
 
-def _check_values(values, depth=1):
-    """Numbers must be finite and lists shallow: later stages rely on both."""
+def _check_values(values):
+    """Numbers must be finite: later stages rely on it (lists are shallow: _check_nesting)."""
     for v in values:
         if _too_large(v.value.args if v.kind == "call" else v.value if v.kind in ("number", "dims") else None):
             raise NetcSyntaxError("this number is too large", line=v.pos.line, column=v.pos.column,
                                   hint="a number here must fit a 64-bit float (below about 1.8e308)")
         if v.kind == "list":
+            _check_values(v.value)
+
+
+_BRACKETS = re.compile(r'"[^"\r\n]*"|#[^\r\n]*|[\[\]()]')
+
+
+def _check_nesting(text: str) -> None:
+    """Lists and calls nest at most MAX_DEPTH deep: checked by one scan of the
+    brackets (strings and comments skipped) before the parser, so a deep
+    nest is refused at once, at its line, and nothing later recurses into one.
+    A list or call closes on the line it opens (the grammar's rule): each line
+    starts at depth 0."""
+    depth, line_end = 0, -1
+    for match in _BRACKETS.finditer(text):
+        at, bracket = match.start(), match.group()
+        if at > line_end:
+            depth, line_end = 0, text.find("\n", at)
+        if bracket in "[(":
+            depth += 1
             if depth > MAX_DEPTH:
-                raise NetcSyntaxError(f"lists nest at most {MAX_DEPTH} deep",
-                                      line=v.pos.line, column=v.pos.column)
-            _check_values(v.value, depth + 1)
+                line_start = text.rfind("\n", 0, at) + 1
+                raise NetcSyntaxError(f"lists and calls nest at most {MAX_DEPTH} deep",
+                                      line=text.count("\n", 0, at) + 1, column=at - line_start + 1)
+        elif bracket in "])":
+            depth = max(0, depth - 1)
 
 
 def parse_statements(text: str) -> list[Chain]:
     """Text -> chains of commands (a directive is a chain of one command)."""
     if not text.endswith("\n"):
         text += "\n"   # every statement ends with a line break; columns are unchanged
+    _check_nesting(text)
     try:
         chains = parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
-    except RecursionError:
-        raise NetcSyntaxError(f"lists nest at most {MAX_DEPTH} deep", line=1, column=1) from None
     for chain in chains:
         for cmd in chain.commands:
             _check_values(cmd.args + [o.value for o in cmd.options])

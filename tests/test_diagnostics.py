@@ -136,6 +136,6 @@ def test_a_stride_that_does_not_fit_shows_the_exact_fraction_at_once():
 
 def test_lists_nested_too_deep_are_refused_at_their_line():
     text = "input 784\naffine 10 -> softmax\ndata mnist\nsearch lr=e(" + "[" * 50_000 + "]" * 50_000 + ")\n"
-    with pytest.raises(netc.NetcError, match="lists nest at most 16 deep") as caught:
+    with pytest.raises(netc.NetcError, match="lists and calls nest at most 16 deep") as caught:
         netc.compile(text)
     assert caught.value.line == 4
