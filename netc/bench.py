@@ -20,8 +20,7 @@ from netc.errors import NetcError
 from netc.runtime import lanes
 from netc.runtime.budget import check_memory
 from netc.runtime.losses import LOSSES
-from netc.runtime.network import Network
-from netc.runtime.optimizers import make_optimizer
+from netc.runtime.setup import TrainingSetup
 
 DISTINCT_BATCHES = 8
 
@@ -85,8 +84,8 @@ class Runner:
             raise NetcError(f"network {plan.get('name', '')!r} has no loss: nothing to train")
         self.plan, self.batch = plan, batch
         check_memory(plan, batch, training=True)
-        self.network = Network(plan, seed=seed)
-        self.optimizer = make_optimizer(plan["optimizer"])
+        setup = TrainingSetup(plan, seed=seed)
+        self.network, self.optimizer = setup.network, setup.optimizer
         self.batches = synthetic_batches(plan, batch, seed)
 
     def train(self, x, t):

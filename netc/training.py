@@ -20,8 +20,8 @@ from netc.runtime.budget import check_memory
 from netc.runtime.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from netc.runtime.data import load_dataset
 from netc.runtime.network import Network
-from netc.runtime.optimizers import make_optimizer
-from netc.runtime.trainer import Interrupted, Position, Trainer
+from netc.runtime.trainer import Interrupted, Position
+from netc.runtime.setup import TrainingSetup
 
 CHECKPOINT = "checkpoint.npz"
 BEST = "best.npz"       # the best epoch's weights, when early stopping watches
@@ -258,8 +258,8 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
     require_memory(plan, plan.data["train"]["batch"], training=True)
     require_memory(plan, EVAL_BATCH)        # each epoch's scoring runs batches of this size
     data = load_data(plan, data_dir)
-    network = Network(plan.data)
-    optimizer = make_optimizer(plan.data["optimizer"])
+    setup = TrainingSetup(plan.data)
+    network, optimizer = setup.network, setup.optimizer
     position, records = Position(), []
     if resume:
         meta = load_checkpoint(folder.checkpoint, network, optimizer)
@@ -279,9 +279,8 @@ def train(source=None, *, epochs=None, overrides=(), out=None, weights=None, res
     def save_best(record):
         save_checkpoint(folder.path / BEST, network, None, {"name": plan.name, "epoch": record["epoch"]})
 
-    trainer = Trainer(network, optimizer, data, plan.data["train"], plan.data["seed"],
-                      on_step=reporter.step, on_epoch=reporter.epoch, save=save, records=list(records),
-                      schedule=plan.data["schedule"], clip=plan.data["clip"], on_best=save_best)
+    trainer = setup.trainer(data, on_step=reporter.step, on_epoch=reporter.epoch, save=save,
+                            records=list(records), on_best=save_best)
     if resume:
         trainer.load_state(meta.get("trainer"))
     reporter.start(data, folder.path, position.epoch)

@@ -7,9 +7,7 @@ import numpy as np
 from .checkpoint import load_weights, save_checkpoint
 from .data import Dataset, load_dataset
 from .metrics import evaluate
-from .network import Network
-from .optimizers import make_optimizer
-from .trainer import Trainer
+from .setup import TrainingSetup
 
 
 def _plan_dict(plan) -> dict:
@@ -30,8 +28,8 @@ class Model:
     def __init__(self, plan, seed: int | None = None, dtype=None):
         self.plan = _plan_dict(plan)
         self.seed = self.plan["seed"] if seed is None else seed
-        self.network = Network(self.plan, seed=self.seed, dtype=dtype or np.float32)
-        self.optimizer = make_optimizer(self.plan["optimizer"])
+        self.setup = TrainingSetup(self.plan, seed=self.seed, dtype=dtype or np.float32)
+        self.network, self.optimizer = self.setup.network, self.setup.optimizer
         self.history: list[dict] = []
 
     def fit(self, x=None, t=None, *, epochs: int | None = None, batch: int | None = None,
@@ -46,9 +44,7 @@ class Model:
         settings.update({k: v for k, v in (("epochs", epochs), ("batch", batch)) if v is not None})
         # Every fit starts its schedule from the plan's rate, not where the last one ended.
         self.optimizer.hyper["lr"] = self.plan["optimizer"]["lr"]
-        trainer = Trainer(self.network, self.optimizer, data, settings, self.seed,
-                          on_epoch=on_epoch or (lambda record: None),
-                          schedule=self.plan.get("schedule"), clip=self.plan.get("clip"))
+        trainer = self.setup.trainer(data, settings, on_epoch=on_epoch or (lambda record: None))
         records = trainer.run()
         self.history.extend(records)
         return records

@@ -30,7 +30,7 @@ def test_building_a_network_changes_nothing_in_the_process():
 
 
 def test_importing_the_runtime_loads_no_compiler_libraries():
-    code = ("import sys, netc.runtime.network, netc.runtime.model\n"
-            "print(sorted(m for m in ('lark', 'jsonschema') if m in sys.modules))")
+    code = ("import sys, netc.runtime.network, netc.runtime.model, netc.runtime.setup\n"
+            "print(sorted(m for m in sys.modules if m in ('lark', 'jsonschema') or m.startswith('netc.compiler')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

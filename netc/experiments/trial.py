@@ -16,9 +16,8 @@ from netc.errors import NetcDivergedError, NetcError
 from netc.overrides import apply_overrides
 from netc.runtime.data import load_dataset
 from netc.runtime.metrics import evaluate
-from netc.runtime.network import Network
-from netc.runtime.optimizers import make_optimizer
-from netc.runtime.trainer import Interrupted, Trainer
+from netc.runtime.trainer import Interrupted
+from netc.runtime.setup import TrainingSetup
 
 _datasets: dict = {}    # per worker process: each trial reuses the loaded data set
 
@@ -57,10 +56,8 @@ def run_trial(document: dict, trial: int, values: dict, assignments: list[str],
     try:
         plan = netc.compile(apply_overrides(document, assignments + [f"train.epochs={epochs}"]))
         data = validation_dataset(plan, data_dir)
-        network = Network(plan.data)
-        trainer = Trainer(network, make_optimizer(plan.data["optimizer"]), data,
-                          plan.data["train"], plan.data["seed"], on_epoch=after_epoch,
-                          schedule=plan.data["schedule"], clip=plan.data["clip"])
+        setup = TrainingSetup(plan.data)
+        network, trainer = setup.network, setup.trainer(data, on_epoch=after_epoch)
         records = trainer.run()
         scored = evaluate(network, data.x_val, data.t_val)
         result.update(val_acc=scored["accuracy"], val_loss=scored["loss"],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netc.compiler.kernels import conv_chunk, winograd_fits
+from netc.spec.kernels import conv_chunk, winograd_fits
 
 from .. import fast, winograd
 from ..im2col import col2im_rows_add, im2col_rows, pad_chwn

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netc.compiler.kernels import pool_tiles
+from netc.spec.kernels import pool_tiles
 
 from .. import fast
 from ..im2col import col2im_rows_add, im2col_rows, pad_chwn
