@@ -12,8 +12,22 @@ from helpers import SHARED_DATA, blobs
 @pytest.fixture
 def shared_data(monkeypatch) -> Path:
     """The MNIST copy and the book's weights beside the repository."""
+    shared_mnist()
     monkeypatch.setenv("NETC_DATA", str(SHARED_DATA))
     return SHARED_DATA
+
+
+@pytest.fixture(name="shared_mnist")
+def shared_mnist_fixture() -> Path:
+    return shared_mnist()
+
+
+def shared_mnist() -> Path:
+    """The shared MNIST files; a test that needs them fails (never skips) without them."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.fail(f"the shared MNIST files are not at {SHARED_DATA / 'mnist'}: run the tests as the "
+                    "README says (NETC_DATA=../shared/data from the repository root)", pytrace=False)
+    return SHARED_DATA / "mnist"
 
 
 @pytest.fixture

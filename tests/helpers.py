@@ -2,11 +2,14 @@
 data sets that let training tests run in a second."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The README's test command sets NETC_DATA (../shared/data, resolved from the
+# repository root where pytest starts); without it, the folder beside the repository.
+SHARED_DATA = Path(os.environ.get("NETC_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data").resolve()
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
 

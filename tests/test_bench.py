@@ -45,7 +45,6 @@ def test_cli_json():
 
 
 def test_cli_threads():
-    pytest.importorskip("threadpoolctl")
     result = CliRunner().invoke(cli, ["bench", str(MODELS / "simpleconv.net"), "--batch", "2",
                                       "--iters", "1", "--rounds", "1", "--warmup", "0", "--threads", "1"])
     assert result.exit_code == 0, result.output

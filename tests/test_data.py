@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import helpers
+
 from netc.runtime.data import (
     DATASETS, DataError, Dataset, adapt_shape, cache_dir, info, list_datasets,
     load_dataset, read_idx, split_indices, write_idx,
@@ -17,9 +19,8 @@ from netc.runtime.data.idxset import read_set
 from netc.runtime.data.locate import locate
 from netc.runtime.data.registry import IDX_STEMS
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(),
-                                 reason="shared/data/mnist is not beside the repo")
+SHARED_DATA = helpers.SHARED_DATA
+needs_mnist = pytest.mark.usefixtures("shared_mnist")   # fails, never skips, without the files
 
 
 @pytest.fixture(autouse=True)

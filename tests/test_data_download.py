@@ -5,17 +5,17 @@ import functools
 import hashlib
 import http.server
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+import helpers
+
 from netc.runtime.data import DATASETS, DataError, cache_dir, fetch, load_dataset, write_idx
 from netc.runtime.data.registry import IDX_STEMS, Entry, IdxFile
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(not SHARED_MNIST.is_dir(),
-                                 reason="shared/data/mnist is not beside the repo")
+SHARED_MNIST = helpers.SHARED_DATA / "mnist"
+needs_mnist = pytest.mark.usefixtures("shared_mnist")   # fails, never skips, without the files
 
 SHAPES = {"train-images-idx3-ubyte": (8, 4, 4), "train-labels-idx1-ubyte": (8,),
           "t10k-images-idx3-ubyte": (3, 4, 4), "t10k-labels-idx1-ubyte": (3,)}
