@@ -49,6 +49,8 @@ def choose_kernel(step: dict, kernels: str = "auto") -> str:
             return compiled + "winograd"
         step["chunk"] = conv_chunk(step)
         return "im2col"
+    if op == "batchnorm" and len(step["input_shape"]) == 3:
+        return "channels"
     return "reference"
 
 

@@ -266,7 +266,7 @@ OPS: dict[str, Op] = {op.word: op for op in (
                               {"$ref": "#/$defs/positive"})},
        params=lambda s, o: {"gamma": _per_channel(s), "beta": _per_channel(s)},
        state=lambda s, o: {"running_mean": _per_channel(s), "running_var": _per_channel(s)},
-       flops=elementwise(4)),
+       flops=elementwise(4), kernels=("reference", "channels")),
     Op("dropout", "Drops each unit with probability ratio while training. Default (the book's): "
        "inference scales by (1 - ratio); inverted=true: training scales kept units by 1/(1 - ratio).",
        same, options={"ratio": Option(UNIT, {"$ref": "#/$defs/unit"}),

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import SHARED_DATA, blobs
+from helpers import SHARED_DATA, blobs, mlp_spec
 
 
 @pytest.fixture
@@ -42,3 +42,20 @@ def tiny_npz(tmp_path) -> Path:
 def pytest_addoption(parser):
     parser.addoption("--fuzz-long", action="store_true", default=False,
                      help="Run the fuzz tests (tests/test_fuzz.py) with ten times as many examples.")
+
+
+@pytest.fixture
+def poisoned_npz(tmp_path):
+    """Test labels out of range: any evaluation of the test set raises, so a
+    search that finishes has provably never looked at it."""
+    x, t = blobs(300, (1, 8, 8), 3)
+    path = tmp_path / "poisoned.npz"
+    np.savez(path, x_train=x[:240], t_train=t[:240], x_test=x[240:], t_test=np.full(60, 99, np.int64))
+    return path
+
+
+@pytest.fixture
+def mlp_file(tmp_path, poisoned_npz):
+    path = tmp_path / "tinymlp.net"
+    path.write_text(mlp_spec(poisoned_npz))
+    return path

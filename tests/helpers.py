@@ -32,3 +32,16 @@ def tiny_spec(npz: Path, *, extra: str = "") -> str:
             f'  -> affine 3 -> softmax\n'
             f'data npz path="{npz}" validation=0.2\n'
             f'init he\noptimizer adam lr=0.01\ntrain epochs=6 batch=32 eval=50\nseed 7\n{extra}')
+
+
+# A tiny MLP search over three common keys (the search and plot tests).
+SEARCH_SPACE = {"lr": {"call": "log", "args": [1e-3, 1.0]},
+                "weight_decay": {"call": "log", "args": [1e-8, 1e-4]},
+                "batch": {"call": "choice", "args": [10, 30]}}
+
+
+def mlp_spec(npz, *, validation=0.2, extra=""):
+    """A small MLP on an .npz of 1x8x8 images (3 classes)."""
+    data = f'data npz path="{npz}"' + (f" validation={validation}" if validation else "")
+    return (f"network tinymlp\ninput 64\naffine 16 -> relu -> affine 3 -> softmax\n{data}\n"
+            f"optimizer sgd lr=0.1\ntrain epochs=4 batch=30 eval=100\nseed 3\n{extra}")

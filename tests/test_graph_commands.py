@@ -83,3 +83,10 @@ def test_compare_refuses_a_folder_holding_a_run_and_replaces_its_own_with_force(
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 1 and "already holds a comparison" in again.output
     run(*args, "--force")
+
+
+def test_search_refuses_a_folder_holding_a_run(graph_file, tmp_path):
+    run("train", graph_file, "--out", tmp_path / "run", "--epochs", "1", "--quiet")
+    graph_file.write_text(graph_file.read_text() + "search lr=log(0.001, 0.1) trials=2 epochs=1\n")
+    result = CliRunner().invoke(cli, ["search", str(graph_file), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "already holds a run" in result.output

@@ -110,3 +110,25 @@ def test_a_model_on_reference_kernels_computes_what_the_fast_one_does(model):
     a = Network(fast.data, dtype=np.float64).forward(x)
     b = Network(slow.data, dtype=np.float64).forward(x)
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 5), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5), st.booleans(),
+       st.integers(0, 2 ** 16))
+def test_channels_last_batchnorm_against_reference(N, C, H, W, hwnc, seed):
+    rng = np.random.default_rng(seed)
+    steps = [make_step("batchnorm", (C, H, W), step_kernel=k) for k in ("reference", "channels")]
+    layers = [build_layer(step, np.float64) for step in steps]
+    _same_weights(layers, rng)
+    x = rng.standard_normal((N, C, H, W))
+    if hwnc:   # a conv's output layout, which the kernel reads without a copy
+        x = np.ascontiguousarray(x.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1)
+    ref, fast = layers
+    np.testing.assert_allclose(fast.forward(x, train=True), ref.forward(x, train=True), **TOL)
+    dout = rng.standard_normal(x.shape)
+    np.testing.assert_allclose(fast.backward(dout), ref.backward(dout), **TOL)
+    for name in ref.grads:
+        np.testing.assert_allclose(fast.grads[name], ref.grads[name], **TOL)
+    for name in ref.state:
+        np.testing.assert_allclose(fast.state[name], ref.state[name], **TOL)
+    np.testing.assert_allclose(fast.forward(x), ref.forward(x), **TOL)

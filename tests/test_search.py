@@ -13,40 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 import netc
-from helpers import blobs
+from helpers import SEARCH_SPACE as SPACE, mlp_spec
 from netc.cli import cli
 from netc.errors import NetcError
 from netc.experiments import search, space, worker
 from netc.experiments import storage as storages
 from netc.experiments import study as studies
 
-SPACE = {"lr": {"call": "log", "args": [1e-3, 1.0]},
-         "weight_decay": {"call": "log", "args": [1e-8, 1e-4]},
-         "batch": {"call": "choice", "args": [10, 30]}}
 QUIET = {"echo": lambda _: None}
-
-
-def mlp_spec(npz, *, validation=0.2, extra=""):
-    data = f'data npz path="{npz}"' + (f" validation={validation}" if validation else "")
-    return (f"network tinymlp\ninput 64\naffine 16 -> relu -> affine 3 -> softmax\n{data}\n"
-            f"optimizer sgd lr=0.1\ntrain epochs=4 batch=30 eval=100\nseed 3\n{extra}")
-
-
-@pytest.fixture
-def poisoned_npz(tmp_path):
-    """Test labels out of range: any evaluation of the test set raises, so a
-    search that finishes has provably never looked at it."""
-    x, t = blobs(300, (1, 8, 8), 3)
-    path = tmp_path / "poisoned.npz"
-    np.savez(path, x_train=x[:240], t_train=t[:240], x_test=x[240:], t_test=np.full(60, 99, np.int64))
-    return path
-
-
-@pytest.fixture
-def mlp_file(tmp_path, poisoned_npz):
-    path = tmp_path / "tinymlp.net"
-    path.write_text(mlp_spec(poisoned_npz))
-    return path
 
 
 def study_trials(folder, name="tinymlp"):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import netc
 from netc.errors import NetcError, NetcSpecError
+from netc.files import write_text_atomically
+from netc.outfolders import claim
 from netc.overrides import apply_overrides
 
 from . import space as spaces
@@ -239,17 +241,16 @@ def _complete_lines(text: str) -> tuple[list[dict], int]:
 
 
 def open_folder(folder: Path, settings: dict) -> None:
-    """Create the folder, or check it holds this same search."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Create the folder, or check it holds this same search (a folder holding
+    a run or a comparison is refused, as train and compare refuse a search's)."""
+    claim(folder, "search")
     path = folder / SETTINGS
     if path.exists():
         if _comparable(json.loads(path.read_text())) != _comparable(settings):
             raise NetcError(f"{folder} holds a different search (network, space, seed, epochs, sampler, "
                             "storage or study differ)", hint="pass another --out folder, or delete this one")
     else:
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(settings, indent=2) + "\n")
-        os.replace(temporary, path)
+        write_text_atomically(path, json.dumps(settings, indent=2) + "\n")
 
 
 def _comparable(settings: dict) -> str:
@@ -324,9 +325,7 @@ def write_best(folder: Path, base: dict, results: list[dict]) -> Path:
     header = (f"# Best of {len(results)} search trials in {folder}: trial {best['trial']}, "
               f"validation accuracy {best['val_acc']:.4f}\n# {values}\n")
     path = folder / BEST
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(header + netc.format(document))
-    os.replace(temporary, path)
+    write_text_atomically(path, header + netc.format(document))
     return path
 
 

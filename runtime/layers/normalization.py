@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, register
+from .base import Layer, register, register_kernel
 
 
 @register
@@ -70,3 +70,62 @@ class BatchNorm(Layer):
         np.subtract(dout, dx, out=dx)
         dx *= self._b(self.params["gamma"] * inv_std)
         return dx
+
+
+@register_kernel("batchnorm", "channels")
+class ChannelsLastBatchNorm(BatchNorm):
+    """Batch norm of an image batch on its (N*H*W, C) matrix, channels last.
+
+    A conv's output is HWNC in memory, so x.transpose(2, 3, 0, 1) is that
+    matrix for free; the per-channel sums are then matrix-vector products
+    (BLAS) and every elementwise pass runs over contiguous rows, where the
+    reference kernel reduces a strided 4-D view axis by axis. The output keeps
+    the HWNC layout, the one the next conv and pool run fastest on.
+    """
+
+    def _matrix(self, a):
+        """(N, C, H, W) -> the contiguous (H*W*N, C) matrix and its HWNC shape."""
+        hwnc = np.ascontiguousarray(a.transpose(2, 3, 0, 1))   # a copy only when a is not HWNC
+        return hwnc.reshape(-1, hwnc.shape[3]), hwnc.shape
+
+    def _image(self, m, shape):
+        return m.reshape(shape).transpose(2, 3, 0, 1)
+
+    def forward(self, x, train=False):
+        X, shape = self._matrix(x)
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if not train:
+            scale = gamma / np.sqrt(self.state["running_var"] + self.eps)
+            y = X * scale
+            y += beta - self.state["running_mean"] * scale
+            self._saved = None
+            return self._image(y, shape)
+        ones = np.ones(len(X), self.dtype)
+        count = self.dtype.type(len(X))
+        mean = ones @ X / count
+        xc = X - mean
+        var = ones @ (xc * xc) / count
+        inv_std = 1 / np.sqrt(var + self.eps)
+        xc *= inv_std                       # xc is x-hat from here on
+        self._update_running(mean, var)
+        self._saved = (xc, inv_std, ones)
+        y = xc * gamma
+        y += beta
+        return self._image(y, shape)
+
+    def backward(self, dout):
+        if self._saved is None:
+            raise RuntimeError("batchnorm: backward needs a forward with train=True")
+        xhat, inv_std, ones = self._saved
+        D, shape = self._matrix(dout)
+        np.matmul(ones, D, out=self.grads["beta"])
+        np.matmul(ones, D * xhat, out=self.grads["gamma"])
+        if not self.input_grad:
+            return None
+        count = self.dtype.type(len(D))
+        # dx = gamma/std * (dout - mean(dout) - xhat * mean(dout * xhat))
+        dx = xhat * (self.grads["gamma"] / count)
+        dx += self.grads["beta"] / count
+        np.subtract(D, dx, out=dx)
+        dx *= self.params["gamma"] * inv_std
+        return self._image(dx, shape)
