@@ -151,6 +151,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     args = parser.parse_args()
+    from netc.runtime.memory import keep_freed_memory
+    keep_freed_memory()      # as the netc command does (runtime/memory.py); PyTorch shares it
     try:
         import torch
     except ImportError:
