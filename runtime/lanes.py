@@ -90,19 +90,24 @@ class Lanes:
     the batch gradient summed from the lanes' gradients. The network asks it
     to run forward and backward; with one lane it runs them as they are."""
 
-    def __init__(self, graph, layers, copy_layer, flops_per_row: float, splittable: bool):
+    def __init__(self, graph, layers, copy_layer, flops_per_row: float, splittable: bool,
+                 batch_statistics: bool = False):
         self.graph, self.layers, self.copy_layer = graph, layers, copy_layer
         self.flops_per_row = flops_per_row
-        self.splittable = splittable     # every layer's rows independent (batch norm's are not)
+        self.splittable = splittable     # every layer's rows independent
+        self.batch_statistics = batch_statistics   # some layer trains on the whole batch's statistics
         self.replicas: list[list] = []
         self._used: list[list] = [layers]
 
-    def count(self, rows: int) -> int:
-        """How many lanes a batch of `rows` runs in."""
-        return lane_count(rows, self.flops_per_row) if self.splittable else 1
+    def count(self, rows: int, train: bool = False) -> int:
+        """How many lanes a batch of `rows` runs in: one to train a network whose
+        batch norm needs the whole batch's statistics."""
+        if not self.splittable or (train and self.batch_statistics):
+            return 1
+        return lane_count(rows, self.flops_per_row)
 
-    def _for(self, rows: int) -> list[list]:
-        count = self.count(rows)
+    def _for(self, rows: int, train: bool) -> list[list]:
+        count = self.count(rows, train)
         while len(self.replicas) < count - 1:
             copies = [self.copy_layer(layer) for layer in self.layers]
             for copy, layer in zip(copies, self.layers):
@@ -112,7 +117,7 @@ class Lanes:
 
     def forward(self, x, stop: int, train: bool):
         """Steps [0, stop) over x, its rows split across the lanes."""
-        self._used = self._for(len(x))
+        self._used = self._for(len(x), train)
         if len(self._used) == 1:
             return self.graph.forward(x, self.layers, train, stop)
         spans = bounds(len(x), len(self._used))

@@ -49,7 +49,8 @@ class Network:
             if self.loss_name == "cross_entropy" and self.layers[-1].op != "softmax":
                 raise NetworkError("cross_entropy needs a softmax as the last layer")
         self.lanes = lanes.Lanes(self.graph, self.layers, lambda layer: build_layer(layer.step, self.dtype),
-                                 float(plan.get("total_flops") or 0), all(layer.splittable for layer in self.layers))
+                                 float(plan.get("total_flops") or 0), all(layer.splittable for layer in self.layers),
+                                 any(layer.batch_statistics for layer in self.layers))
 
     def _named(self, attribute: str) -> dict[str, np.ndarray]:
         return {f"{layer.step['index']}.{layer.op}.{name}": array
@@ -81,9 +82,9 @@ class Network:
             return x.astype(self.dtype) * self.dtype.type(1 / 255)
         return x.astype(self.dtype, copy=False)
 
-    def lane_count(self, rows: int) -> int:
-        """How many lanes (see lanes.py) a batch of `rows` runs in."""
-        return self.lanes.count(rows)
+    def lane_count(self, rows: int, train: bool = True) -> int:
+        """How many lanes (see lanes.py) a batch of `rows` runs in, to train or to infer."""
+        return self.lanes.count(rows, train)
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """(N, *input_shape) -> (N, *output_shape), softmax included."""

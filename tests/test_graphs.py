@@ -124,3 +124,22 @@ def test_activations_of_a_graph_in_step_order():
     network = Network(netc.compile(RESIDUAL).data, seed=0)
     found = activations.hidden_activations(network, np.ones((2, 2, 6, 6), np.float32))
     assert [op for _, op, _ in found] == ["relu", "relu", "tanh"]
+
+
+def test_batchnorm_trains_in_one_lane_and_infers_in_several(monkeypatch):
+    """Training needs the whole batch's statistics; inference uses the running
+    averages, so its rows are independent and may be split."""
+    from netc.runtime import lanes
+    plan = _plan(RESIDUAL)
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal((32, 2, 6, 6)), rng.integers(0, 4, 32)
+    one = Network(plan, seed=5, dtype=np.float64)
+    one.gradient(x, t)
+    monkeypatch.setattr(lanes, "lane_count", lambda rows, flops: 2)
+    monkeypatch.setattr(lanes, "blas_threads", lambda: 2)
+    two = Network(plan, seed=5, dtype=np.float64)
+    assert two.lane_count(32, train=True) == 1 and two.lane_count(32, train=False) == 2
+    two.gradient(x, t)
+    for name, value in one.state.items():
+        np.testing.assert_array_equal(two.state[name], value)
+    np.testing.assert_allclose(two.forward(x), one.forward(x), rtol=1e-12, atol=1e-12)

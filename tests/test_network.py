@@ -131,9 +131,9 @@ class _NoLimit:
         return contextlib.nullcontext()
 
 
-def test_batchnorm_networks_never_split(monkeypatch):
+def test_batchnorm_networks_train_in_one_lane(monkeypatch):
     from netc.runtime import lanes
     monkeypatch.setattr(lanes, "lane_count", lambda rows, flops: 2)
     plan = make_plan([4], [("affine", {"units": 3}), ("batchnorm", {}), ("affine", {"units": 2}),
                            ("softmax", {})])
-    assert Network(plan).lane_count(64) == 1
+    assert Network(plan).lane_count(64, train=True) == 1

@@ -50,6 +50,7 @@ class Layer:
     op: str = ""
     kernels = ("reference",)   # the plan kernels this class runs
     splittable = True   # rows are independent: a batch may be split across lanes
+    batch_statistics = False   # training needs statistics of the whole batch: one lane then
     random = False      # draws from the network's Generator (then has draw_mask)
 
     def __init__(self, step: dict, dtype=np.float32, rng: np.random.Generator | None = None):

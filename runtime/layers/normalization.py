@@ -11,7 +11,7 @@ class BatchNorm(Layer):
     """(N, C, H, W) or (N, D) -> same; gamma, beta, running stats are (C,) or (D,)."""
 
     op = "batchnorm"
-    splittable = False  # statistics over the whole batch
+    batch_statistics = True  # training: over the whole batch; inference rows are independent
 
     def __init__(self, step, dtype=np.float32, rng=None):
         super().__init__(step, dtype, rng)
