@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from netc.spec import ops
-from netc.spec.schemas import _branch_properties, plan_schema, spec_schema
+from netc.spec.schemas import branch_properties, plan_schema, spec_schema
 
 
 def load(name: str = "netc.schema.json") -> dict:
@@ -37,7 +37,7 @@ def _properties(kind: str, type_: str) -> dict:
     if kind not in ("optimizer", "schedule"):
         return _resolve(load()["$defs"][kind])["properties"]
     # An optimizer's or schedule's options depend on its type: one if/then branch per type.
-    return _branch_properties(load()["$defs"][kind], type_)
+    return branch_properties(load()["$defs"][kind], type_)
 
 
 _BOOKKEEPING = {"type", "line", "column", "inputs", "name"}

@@ -291,6 +291,16 @@ def op_of(word: str) -> Op:
     return OPS[WORDS[word]]
 
 
+def array_names(op: Op) -> tuple[list[str], list[str]]:
+    """The names of an op's parameter and state arrays (their sizes vary with
+    the input; the names do not), read off a small input the op accepts."""
+    shape = [3] if op.loss == "cross_entropy" else [3, 4, 4]
+    shape = [shape, shape] if op.join else shape
+    options = {"filters": 1, "kernel": [1, 1], "window": [1, 1], "stride": [1, 1], "pad": [0, 0], "units": 1,
+               **{name: o.spec["default"] for name, o in op.options.items() if "default" in o.spec}}
+    return list(op.params(shape, options)), list(op.state(shape, options))
+
+
 def positional_of(word: str) -> Positional | None:
     return op_of(word).positional
 

@@ -8,7 +8,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from .ops import OPS, Op
+from .ops import OPS, Op, array_names
 
 BOOKKEEPING = {"type": True, "line": {"$ref": "#/$defs/position"}, "column": {"$ref": "#/$defs/position"},
                "name": {"$ref": "#/$defs/tensor"}}
@@ -49,11 +49,12 @@ def spec_schema() -> dict:
 
 def _step_variant(op: Op) -> dict:
     plan_options = {name: o.plan for name, o in op.options.items() if o.plan is not None}
+    params, state = array_names(op)
     then = {"properties": {
         "options": {"type": "object", "additionalProperties": False, "required": list(plan_options),
                     "properties": plan_options},
-        "param_shapes": {"required": list(op.params(_PROBE[op.word], _probe_options(op)))},
-        "state_shapes": {"required": list(op.state(_PROBE[op.word], _probe_options(op)))},
+        "param_shapes": {"required": params},
+        "state_shapes": {"required": state},
         "kernel": {"enum": list(op.kernels)}}}
     if op.join:
         then["required"] = ["input_shapes"]
@@ -68,18 +69,6 @@ def _step_variant(op: Op) -> dict:
     return {"if": {"properties": {"op": {"const": op.word}}}, "then": then}
 
 
-# An input shape each op accepts, to learn the names of its arrays (not their sizes).
-_PROBE = {word: ([3] if op.kind == "output" and op.loss == "cross_entropy" else [3, 4, 4]) for word, op in OPS.items()}
-for _word, _op in OPS.items():
-    if _op.join:
-        _PROBE[_word] = [[3, 4, 4], [3, 4, 4]]
-
-
-def _probe_options(op: Op) -> dict:
-    return {"filters": 1, "kernel": [1, 1], "window": [1, 1], "stride": [1, 1], "pad": [0, 0], "units": 1,
-            **{name: o.spec.get("default") for name, o in op.options.items() if "default" in o.spec}}
-
-
 @lru_cache(maxsize=1)
 def plan_schema() -> dict:
     schema = _read("plan.schema.json")
@@ -90,7 +79,7 @@ def plan_schema() -> dict:
     return schema
 
 
-def _branch_properties(definition: dict, type_: str) -> dict:
+def branch_properties(definition: dict, type_: str) -> dict:
     """The `properties` of the `if type in [...] then {...}` branch for type_."""
     for branch in definition.get("allOf", []):
         cond = branch["if"]["properties"]["type"]
@@ -101,7 +90,7 @@ def _branch_properties(definition: dict, type_: str) -> dict:
 
 def optimizer_defaults(type_: str) -> dict:
     """{option: default} of an optimizer type, as the spec schema states them."""
-    properties = _branch_properties(spec_schema()["$defs"]["optimizer"], type_)
+    properties = branch_properties(spec_schema()["$defs"]["optimizer"], type_)
     return {key: prop["default"] for key, prop in properties.items() if isinstance(prop, dict) and "default" in prop}
 
 
