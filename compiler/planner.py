@@ -10,7 +10,7 @@ from netc.spec.ops import OPS, RESOLVED_PAIR, ShapeProblem, nested_shape, op_of
 
 from . import schema
 from .graph import INPUT_INDEX, resolve_inputs
-from .kernels import choose_kernel, fuse_steps, kernel_set
+from .kernels import choose_kernel, fuse_steps, kernel_set, resolved_set
 from .lower import DIRECTIVES
 
 PLAN_FORMAT = "netc-plan/1"
@@ -183,6 +183,7 @@ class Planner:
             "total_flops": sum(s["flops"] for s in steps),
             "loss": loss,
             "trainable": loss is not None and all(OPS[s["op"]].differentiable for s in steps),
+            "kernels": resolved_set(self.kernels),
             **_settings(self.document),
             "layers": steps,
         }

@@ -12,6 +12,8 @@ import numpy as np
 from netc.errors import NetcSpecError
 from netc.spec.schemas import optimizer_defaults
 
+from . import fast
+
 
 class OptimizerError(NetcSpecError):
     """A bad optimizer spec, or params/grads that do not belong together."""
@@ -42,6 +44,10 @@ class Optimizer:
             self._check(name, value)
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in self.slots}
+        self._compiled = None  # a compiled update, after compile()
+
+    def compile(self) -> None:
+        """Use a compiled update where this optimizer has one (Adam); else keep NumPy's."""
 
     def _check(self, name: str, value: float) -> None:
         """lr and eps must be > 0; decay-like rates must lie in [0, 1)."""
@@ -192,10 +198,20 @@ class Adam(Optimizer):
     type = "adam"
     slots = ("m", "v")
 
+    def compile(self) -> None:
+        """Update with one compiled pass per parameter (runtime/fast/optim.py), same results."""
+        self._compiled = fast.load("optim", "numba-adam").adam
+
     def _step(self, p, g, m, v):
         # Kingma & Ba: m, v moving averages; p -= lr * m_hat / (sqrt(v_hat) + eps),
         # in place with one scratch array (temporaries cost more than the math).
         b1, b2 = self.hyper["beta1"], self.hyper["beta2"]
+        if self._compiled is not None and p.flags.c_contiguous and g.flags.c_contiguous:
+            scalar = p.dtype.type  # NumPy computes a float32 array's update in float32 too
+            self._compiled(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), scalar(b1), scalar(b2),
+                           scalar(1 - b1), scalar(1 - b2), scalar(math.sqrt(1.0 / (1 - b2 ** self.t))),
+                           scalar(self.hyper["eps"]), scalar(self.hyper["lr"] / (1 - b1 ** self.t)))
+            return
         tmp = self._scratch(p)
         m *= b1
         np.multiply(g, 1 - b1, out=tmp)
@@ -217,10 +233,14 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
-def make_optimizer(spec: dict) -> Optimizer:
-    """Build from the plan's optimizer dict {type, lr, ...}."""
+def make_optimizer(spec: dict, compiled: bool = False) -> Optimizer:
+    """Build from the plan's optimizer dict {type, lr, ...}; `compiled`: with its
+    compiled update, if it has one (the plan's kernel set is numba)."""
     options = dict(spec)
     kind = options.pop("type", None)
     if kind not in OPTIMIZERS:
         raise OptimizerError(f"unknown optimizer {kind!r}; known: {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[kind](**options)
+    optimizer = OPTIMIZERS[kind](**options)
+    if compiled:
+        optimizer.compile()
+    return optimizer

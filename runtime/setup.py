@@ -18,7 +18,7 @@ class TrainingSetup:
         self.plan = plan
         self.seed = plan["seed"] if seed is None else seed
         self.network = Network(plan, seed=self.seed, dtype=dtype)
-        self.optimizer = make_optimizer(plan["optimizer"])
+        self.optimizer = make_optimizer(plan["optimizer"], compiled=plan.get("kernels") == "numba")
 
     def trainer(self, data, settings: dict | None = None, **hooks) -> Trainer:
         """A Trainer over `data` with the plan's settings (or `settings`), its

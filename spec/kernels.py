@@ -12,6 +12,10 @@ CHUNK_BYTES = 4 << 20
 # Winograd chunks are sized by their transformed input tiles, 16 floats per
 # 2x2 output tile and channel; 2 MiB measured best for deepconv's convs.
 WINOGRAD_CHUNK_BYTES = 2 << 20
+# The compiled Winograd kernel (runtime/fast/winograd.py) works one row of tiles
+# at a time, across as many images as make about this many tiles: fewer cost a
+# BLAS call each for too little work, more spill its tile arrays out of the cache.
+WINOGRAD_BLOCK_TILES = 1024
 # Winograd's transforms cost O(C + F) adds per tile and save O(C * F)
 # multiplies: below this many channels in or out, im2col is faster (measured:
 # 1 -> 16 channels ran 12x slower, 16 -> 16 1.2x faster).
@@ -32,6 +36,22 @@ def winograd_chunk(step: dict, itemsize: int = 4) -> int:
     _, OH, OW = step["output_shape"]
     tiles = -(-OH // 2) * -(-OW // 2)
     return max(1, WINOGRAD_CHUNK_BYTES // (16 * tiles * C * itemsize))
+
+
+def winograd_tile(step: dict) -> int:
+    """The output tile side of the compiled Winograd kernel for a conv: 4, F(4x4, 3x3),
+    where it makes fewer products than F(2x2, 3x3) (36 per 4x4 tile against 16 per
+    2x2 tile, so wherever the 4x4 tiles do not overhang the output too far), else 2."""
+    _, OH, OW = step["output_shape"]
+    products = {m: -(-OH // m) * -(-OW // m) * (m + 2) ** 2 for m in (2, 4)}
+    return 4 if products[4] < products[2] else 2
+
+
+def winograd_block(step: dict) -> int:
+    """Images per block of the compiled Winograd kernel: a row of tiles across them
+    makes about WINOGRAD_BLOCK_TILES tiles."""
+    OW = step["output_shape"][2]
+    return max(1, WINOGRAD_BLOCK_TILES // -(-OW // winograd_tile(step)))
 
 
 def winograd_fits(options: dict) -> bool:

@@ -236,7 +236,7 @@ OPS: dict[str, Op] = {op.word: op for op in (
        positional=CONV_VALUE,
        params=lambda s, o: {"W": [o["filters"], s[0], *o["kernel"]], "b": [o["filters"]]},
        flops=lambda s, out, o: 2 * s[0] * o["kernel"][0] * o["kernel"][1] * prod(out),
-       decay=("W",), numbered=True, kernels=("reference", "im2col", "winograd", "numba-winograd")),
+       decay=("W",), numbered=True, kernels=("reference", "im2col", "winograd", "numba-winograd", "numba-winograd4")),
     Op("maxpool", "pool K or KHxKW: the maximum of each window (padding counts as -inf); "
        "stride defaults to the window.", aliases=("pool",), **_POOL),
     Op("avgpool", "avgpool K or KHxKW: the mean of each window, padded zeros included; "
@@ -266,7 +266,7 @@ OPS: dict[str, Op] = {op.word: op for op in (
                               {"$ref": "#/$defs/positive"})},
        params=lambda s, o: {"gamma": _per_channel(s), "beta": _per_channel(s)},
        state=lambda s, o: {"running_mean": _per_channel(s), "running_var": _per_channel(s)},
-       flops=elementwise(4), kernels=("reference", "channels")),
+       flops=elementwise(4), kernels=("reference", "channels", "numba-channels")),
     Op("dropout", "Drops each unit with probability ratio while training. Default (the book's): "
        "inference scales by (1 - ratio); inverted=true: training scales kept units by 1/(1 - ratio).",
        same, options={"ratio": Option(UNIT, {"$ref": "#/$defs/unit"}),

@@ -1,4 +1,5 @@
-"""relu -> maxpool fusion: the compiler marks it, the runtime gives the same numbers."""
+"""relu -> maxpool and conv -> relu fusion: the compiler marks them, the runtime gives
+the same numbers."""
 import copy
 
 import numpy as np
@@ -61,3 +62,41 @@ def test_fused_and_unfused_agree_bit_for_bit_with_ties():
     ties = sum(tile == maxima for tile in pooled._tiles(inputs)) > 1
     # every case was exercised: windows with max <= 0, and positive maxima shared by several inputs
     assert (maxima <= 0).any() and (ties & (maxima > 0)).any()
+
+
+CONV_RELU = "input 8x6x6\nconv 8x3x3 pad=1 -> relu -> conv 8x3x3 pad=1 -> relu -> affine 5 -> softmax\n"
+
+
+@pytest.mark.parametrize("kernel_set", ["numpy", "numba"])
+def test_relu_after_a_conv_is_fused_into_it(monkeypatch, kernel_set):
+    monkeypatch.setenv("NETC_KERNELS", kernel_set)
+    found = kernels(CONV_RELU)
+    assert [(op, kernel == "fused", activation) for op, kernel, activation in found[:4]] == [
+        ("conv", False, "relu"), ("relu", True, None), ("conv", False, "relu"), ("relu", True, None)]
+    # a pool after the relu takes it first; a conv read twice keeps its relu apart
+    assert kernels(FUSABLE)[0][2] is None
+    graph = "input 8x6x6\nx = input -> conv 8x3x3 pad=1\ny = x -> relu\nadd x y -> affine 2 -> softmax\n"
+    assert "fused" not in [kernel for _, kernel, _ in kernels(graph)]
+    monkeypatch.setenv("NETC_KERNELS", "reference")
+    assert "fused" not in [kernel for _, kernel, _ in kernels(CONV_RELU)]
+
+
+@pytest.mark.parametrize("kernel_set", ["numpy", "numba"])
+@pytest.mark.parametrize("channels", [8, 1])  # Winograd kernels; im2col (one channel in)
+def test_conv_relu_fused_and_unfused_agree_bit_for_bit(monkeypatch, kernel_set, channels):
+    monkeypatch.setenv("NETC_KERNELS", kernel_set)
+    plan = netc.compile(CONV_RELU.replace("input 8x6x6", f"input {channels}x6x6")).data
+    first = "im2col" if channels == 1 else "winograd"
+    assert first in plan["layers"][0]["kernel"]
+    fused, plain = Network(plan, seed=1, dtype=np.float64), Network(unfused(plan), seed=1, dtype=np.float64)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, channels, 6, 6))
+    x[0, 0, 0, 0] = np.nan  # relu keeps a NaN as NaN, fused or not
+    t = rng.integers(0, 5, 5)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(fused.forward(x), plain.forward(x))
+        grads_fused, grads_plain = fused.gradient(x, t), plain.gradient(x, t)
+    for name in grads_plain:
+        np.testing.assert_array_equal(grads_fused[name], grads_plain[name], err_msg=name)
+    conv = fused.layers[0]
+    assert conv.relu and (conv._y == 0).any() and (conv._y > 0).any()

@@ -15,15 +15,17 @@ def _shape(shape) -> str:
     return "x".join(map(str, shape))
 
 
-def _kernel(step) -> str:
-    """The chosen kernel, how many images one conv chunk holds, what a pool fuses."""
-    if step.get("chunk"):
-        return f"{step['kernel']} ({step['chunk']} images/chunk)"
+def _kernel(step, steps) -> str:
+    """The chosen kernel, how many images one conv chunk holds, what a step fuses."""
+    text = step["kernel"]
     if step["kernel"] == "fused":
-        return "fused into the next step"
+        before = steps[step["inputs"][0]] if step["inputs"][0] >= 0 else {}
+        return "fused into the step before" if before.get("activation") else "fused into the next step"
+    if step.get("chunk"):
+        text += f" ({step['chunk']} images/chunk)"
     if step.get("activation"):
-        return f"{step['kernel']}, then {step['activation']}"
-    return step["kernel"]
+        text += f", then {step['activation']}"
+    return text
 
 
 def _reads(step, steps) -> str:
@@ -37,7 +39,7 @@ def summary_table(plan) -> str:
     for step in plan.layers:
         op = step["op"] + (f" -> {step['name']}" if step.get("name") else "")
         rows.append((str(step["index"]), op, str(step["line"] or ""), _reads(step, plan.layers),
-                     _shape(step["output_shape"]), f"{step['params']:,}", f"{step['flops']:,}", _kernel(step)))
+                     _shape(step["output_shape"]), f"{step['params']:,}", f"{step['flops']:,}", _kernel(step, plan.layers)))
     rows.append(("", "total", "", "", _shape(plan.output_shape), f"{plan.total_params:,}",
                  f"{plan.total_flops:,}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

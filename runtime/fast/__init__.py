@@ -11,7 +11,7 @@ import importlib.util
 from netc.errors import NetcSpecError
 
 # The plan's kernel names served by this package (compiler/kernels.py chooses them).
-NUMBA_KERNELS = ("numba-winograd", "numba-reshape")
+NUMBA_KERNELS = ("numba-winograd", "numba-winograd4", "numba-reshape", "numba-channels")
 
 
 class MissingNumbaError(NetcSpecError):

@@ -35,7 +35,7 @@ class Conv(Layer):
     """
 
     op = "conv"
-    kernels = ("im2col", "winograd", "numba-winograd")
+    kernels = ("im2col", "winograd", "numba-winograd", "numba-winograd4")
 
     def __init__(self, step, dtype=np.float32, rng=None):
         super().__init__(step, dtype, rng)
@@ -44,7 +44,7 @@ class Conv(Layer):
         self.PH, self.PW = self.options["pad"]
         self.chunk = chunk_rows(step)
         self.kernel = step.get("kernel") or "im2col"
-        if self.kernel.endswith("winograd") and not winograd_fits(self.options):
+        if "winograd" in self.kernel and not winograd_fits(self.options):
             raise LayerError(f"conv: the winograd kernel needs a 3x3 kernel, stride 1 and "
                              f"pad <= 2, not {self.options}")
         self._xp = None  # im2col: the padded input, kept for backward
@@ -54,9 +54,14 @@ class Conv(Layer):
         # The pad-2 input gradient runs winograd.conv, whose work arrays have other
         # shapes than the forward's: its own set keeps both from reallocating.
         self._grad_scratch = Scratch()
+        # relu fused from the step after (see compiler/kernels.py): y * (y > 0) as
+        # the relu step computes it; the output is kept for the gradient's mask
+        self.relu = step.get("activation") == "relu"
+        self._y = None
         self._compiled = None
-        if self.kernel == "numba-winograd":
-            self._compiled = fast.load("winograd", self.kernel).WinogradConv(self.PH, self.PW, self.chunk)
+        if self.kernel.startswith("numba-winograd"):
+            self._compiled = fast.load("winograd", self.kernel).WinogradConv(
+                self.PH, self.PW, self.chunk, self.kernel)
 
     def _spans(self, N):
         return [(lo, min(lo + self.chunk, N)) for lo in range(0, N, self.chunk)]
@@ -83,9 +88,26 @@ class Conv(Layer):
 
     def forward(self, x, train=False):
         if self._compiled is not None:
-            return self._compiled.forward(x, self.params["W"], self.params["b"], train)
+            y = self._compiled.forward(x, self.params["W"], self.params["b"], train, self.relu)
+        else:
+            y = self._winograd_forward(x, train) if self.kernel == "winograd" else self._im2col_forward(x, train)
+            if self.relu:
+                np.multiply(y, y > 0, out=y)
+        self._y = y if train and self.relu else None
+        return y
+
+    def backward(self, dout):
+        if self.relu:
+            if self._y is None:
+                raise RuntimeError("conv: backward needs a forward with train=True")
+            dout = dout * (self._y > 0)
+        if self._compiled is not None:
+            return self._compiled_backward(dout)
         if self.kernel == "winograd":
-            return self._winograd_forward(x, train)
+            return self._winograd_backward(dout)
+        return self._im2col_backward(dout)
+
+    def _im2col_forward(self, x, train):
         N, C, H, W = x.shape
         F, OH, OW = self.output_shape
         xp = self._scratch("padded", (C, H + 2 * self.PH, W + 2 * self.PW, N), self.dtype)
@@ -98,11 +120,7 @@ class Conv(Layer):
         self._xp = xp if train else None
         return y.reshape(OH, OW, N, F).transpose(2, 3, 0, 1)
 
-    def backward(self, dout):
-        if self._compiled is not None:
-            return self._compiled_backward(dout)
-        if self.kernel == "winograd":
-            return self._winograd_backward(dout)
+    def _im2col_backward(self, dout):
         if self._xp is None:
             raise RuntimeError("conv: backward needs a forward with train=True")
         xp = self._xp

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import fast
 from .base import Layer, register, register_kernel
 
 
@@ -128,4 +129,46 @@ class ChannelsLastBatchNorm(BatchNorm):
         dx += self.grads["beta"] / count
         np.subtract(D, dx, out=dx)
         dx *= self.params["gamma"] * inv_std
+        return self._image(dx, shape)
+
+
+@register_kernel("batchnorm", "numba-channels")
+class CompiledChannelsBatchNorm(ChannelsLastBatchNorm):
+    """The `channels` kernel's matrix with compiled passes (runtime/fast/batchnorm.py)."""
+
+    def __init__(self, step, dtype=np.float32, rng=None):
+        super().__init__(step, dtype, rng)
+        self._fast = fast.load("batchnorm", "numba-channels")
+
+    def forward(self, x, train=False):
+        X, shape = self._matrix(x)
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        y = np.empty_like(X)
+        if not train:
+            scale = gamma / np.sqrt(self.state["running_var"] + self.eps)
+            self._fast.scale_shift(X, scale, beta - self.state["running_mean"] * scale, y)
+            self._saved = None
+            return self._image(y, shape)
+        C = X.shape[1]
+        mean, var = np.empty(C, self.dtype), np.empty(C, self.dtype)
+        self._fast.statistics(X, mean, var)
+        inv_std = 1 / np.sqrt(var + self.eps)
+        xhat = np.empty_like(X)
+        self._fast.normalize(X, mean, inv_std, gamma, beta, xhat, y)
+        self._update_running(mean, var)
+        self._saved = (xhat, inv_std)
+        return self._image(y, shape)
+
+    def backward(self, dout):
+        if self._saved is None:
+            raise RuntimeError("batchnorm: backward needs a forward with train=True")
+        xhat, inv_std = self._saved
+        D, shape = self._matrix(dout)
+        self._fast.parameter_gradients(D, xhat, self.grads["gamma"], self.grads["beta"])
+        if not self.input_grad:
+            return None
+        count = self.dtype.type(len(D))
+        dx = np.empty_like(D)
+        self._fast.input_gradient(D, xhat, self.grads["gamma"] / count, self.grads["beta"] / count,
+                                  self.params["gamma"] * inv_std, dx)
         return self._image(dx, shape)
