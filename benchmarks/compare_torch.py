@@ -151,8 +151,10 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     args = parser.parse_args()
+    from netc.runtime.fast import compile_at_o2
     from netc.runtime.memory import keep_freed_memory
     keep_freed_memory()      # as the netc command does (runtime/memory.py); PyTorch shares it
+    compile_at_o2()
     try:
         import torch
     except ImportError:

@@ -41,6 +41,9 @@ class Network:
             initialise(layer, step, plan.get("init"), self.rng)
             self.layers.append(layer)
         self.graph = Graph(plan["layers"])
+        if any(step.get("kernel", "").startswith("numba-") for step in plan["layers"]):
+            from .fast import warmup
+            warmup.precompile(plan, self.dtype)   # only where the netc command enabled it
         # (layer, parameter name) pairs weight decay applies to: the op table's `decay`
         self._decayed = [(layer, name) for layer in self.layers for name in OPS[layer.op].decay]
         if self.loss_name is not None:

@@ -40,8 +40,11 @@ _register()
 
 
 def main(argv=None):
+    from netc.runtime.fast import compile_at_o2, warmup
     from netc.runtime.memory import keep_freed_memory
-    keep_freed_memory()   # the program's choice, not the library's: see runtime/memory.py
+    keep_freed_memory()   # the program's choices, not the library's: see runtime/memory.py,
+    compile_at_o2()       # runtime/fast/__init__.py
+    warmup.enable()       # and runtime/fast/warmup.py
     cli.main(args=argv, prog_name="netc")
 
 

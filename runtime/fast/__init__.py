@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 
 from netc.errors import NetcSpecError
 
@@ -16,6 +17,15 @@ NUMBA_KERNELS = ("numba-winograd", "numba-winograd4", "numba-reshape", "numba-ch
 
 class MissingNumbaError(NetcSpecError):
     """A plan asks for a compiled kernel and numba is not installed."""
+
+
+def compile_at_o2() -> None:
+    """Have numba optimise at LLVM -O2, not its default -O3 (NUMBA_OPT=2, unless the
+    environment sets it): the kernels' first compile takes a third less time and they
+    run as fast (benchmarks/README.md). numba reads it once, when it loads, for the
+    whole process; so, like malloc's settings (runtime/memory.py), it is the netc
+    command's choice, made before anything imports numba, never a library's."""
+    os.environ.setdefault("NUMBA_OPT", "2")
 
 
 def available() -> bool:

@@ -83,3 +83,11 @@ def input_gradient(D, xhat, dgamma_mean, dbeta_mean, gain, dx):
         d, h, out = D[r], xhat[r], dx[r]
         for c in range(C):
             out[c] = (d[c] - (h[c] * dgamma_mean[c] + dbeta_mean[c])) * gain[c]
+
+
+def warm_calls(dtype):
+    """This module's kernels with tiny arguments of dtype, typed as the layer calls them:
+    (the forward's, the backward's) lists of (kernel, args); see warmup.py."""
+    X, v = np.zeros((1, 1), dtype), np.zeros(1, dtype)
+    return ([(statistics, (X, v, v)), (normalize, (X, v, v, v, v, X, X)), (scale_shift, (X, v, v, X))],
+            [(parameter_gradients, (X, X, v, v)), (input_gradient, (X, X, v, v, v, X))])

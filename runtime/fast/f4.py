@@ -197,15 +197,9 @@ def _input_adjoint(dV, cols, grad, h, w, run, r, t):
         c = slice(j * L, (j + 1) * L)
         _b(r[j, e], r[6 + j, e], r[12 + j, e], r[18 + j, e], r[24 + j, e], r[30 + j, e],
            t[0, c], t[1, c], t[2, c], t[3, c], t[4, c], t[5, c])
-    R = grad.shape[2]
-    if run.start == 0 and L == R:  # every image: a tile row's six pixels are one run in memory
-        row = grad.reshape(grad.shape[0], grad.shape[1] * R)
-        for i in range(6):
-            _add(t[i, :6 * L], row[h + i, w * R:(w + 6) * R])
-    else:
-        for i in range(6):
-            for j in range(6):
-                _add(t[i, j * L:(j + 1) * L], grad[h + i, w + j, run])
+    for i in range(6):
+        for j in range(6):
+            _add(t[i, j * L:(j + 1) * L], grad[h + i, w + j, run])
 
 
 @_jit
@@ -261,3 +255,11 @@ def input_tiles_adjoint(dV, th, n0, n, TW, dxp):
     t = work_rows(6, 6 * L, dxp)
     for tw in range(TW):
         _input_adjoint(dVf, slice(tw * L, (tw + 1) * L), grad, 4 * th, 4 * tw, slice(n0 * C, n0 * C + L), r, t)
+
+
+def warm_calls(dtype):
+    """This module's kernels with tiny arguments of dtype, typed as the layers call them:
+    (the forward's, the backward's) lists of (kernel, args); see warmup.py."""
+    xp, tiles, out = np.zeros((6, 6, 1, 1), dtype), np.zeros((36, 1, 1), dtype), np.zeros((4, 4, 1, 1), dtype)
+    return ([(input_tiles, (xp, 0, 0, 1, 1, tiles)), (output_tiles, (tiles, np.zeros(1, dtype), False, 0, 0, 1, 1, out))],
+            [(output_tiles_adjoint, (out, 0, 0, 1, 1, tiles)), (input_tiles_adjoint, (tiles, 0, 0, 1, 1, xp))])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 
@@ -24,3 +25,9 @@ def adam(p, g, m, v, beta1, beta2, one_minus_beta1, one_minus_beta2, v_hat_scale
         m[i] = mi
         v[i] = vi
         p[i] -= mi / (math.sqrt(vi) * v_hat_scale + eps) * step_size
+
+
+def warm_calls(dtype):
+    """adam with tiny arguments of dtype, typed as Adam calls it (warmup.py)."""
+    a, s = np.zeros(1, dtype), np.dtype(dtype).type(0.5)
+    return [], [(adam, (a, a, a, a, s, s, s, s, s, s, s))]

@@ -15,7 +15,7 @@ from numba import njit
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
-@_jit
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")  # see spacing.py
 def _max(m, v):
     """np.maximum: NaN if either is NaN."""
     return v if v > m or v != v else m
@@ -111,3 +111,13 @@ def nchw(a: np.ndarray, N: int, C: int) -> np.ndarray:
     """The (N, C, H, W) view of (H, W, N*C) memory."""
     H, W = a.shape[:2]
     return a.reshape(H, W, N, C).transpose(2, 3, 0, 1)
+
+
+def warm_calls(dtype, op: str = "maxpool"):
+    """The kernels of `op` with tiny arguments of dtype, typed as the layers call them:
+    (the forward's, the backward's) lists of (kernel, args); see warmup.py."""
+    x, y = np.zeros((2, 2, 1), dtype), np.zeros((1, 1, 1), dtype)
+    if op == "maxpool":
+        return ([(max_forward, (x, 2, 2, False, y, y))], [(max_backward, (x, y, y, 2, 2, False, x))])
+    scale = np.dtype(dtype).type(0.25)
+    return ([(avg_forward, (x, 2, 2, scale, y))], [(avg_backward, (y, 2, 2, scale, x))])

@@ -17,7 +17,13 @@ MARGIN = 64  # bytes: two AVX vectors on each side
 SEARCH = 1024
 
 
-@njit(cache=True, nogil=True)
+# Inlined into the kernels that call them: each kernel's cache entry holds its own
+# copy, so the two processes of warmup.py never write these functions' cache index
+# at once (a lost entry would cost a later run a compile).
+_inline = njit(cache=True, nogil=True, inline="always")
+
+
+@_inline
 def spaced(count, stride, rows):
     """The least count' >= count whose stride (count' * stride bytes) times any k in
     1..rows-1 lies at least MARGIN bytes off a multiple of 4 KiB; count itself when
@@ -34,7 +40,7 @@ def spaced(count, stride, rows):
     return count
 
 
-@njit(cache=True, nogil=True)
+@_inline
 def work_rows(rows, length, like):
     """An uninitialised (rows, >= length) array of like's dtype, its rows spaced: use
     its rows as bounded slices, r[k, :length] (whole rows of a 2-D array vectorize worse)."""
