@@ -125,9 +125,10 @@ def test_the_trainable_models_include_the_book_networks():
     assert {"twolayer", "simpleconv", "deepconv", "mlp", "xor_learned"} <= set(TRAINABLE)
 
 
+@pytest.mark.parametrize("kernels", ["numba", "numpy", "reference"])
 @pytest.mark.parametrize("model", TRAINABLE)
-def test_gradcheck_passes_on_every_trainable_model(model):
-    result = netc_("gradcheck", MODELS / f"{model}.net", "--json")
+def test_gradcheck_passes_on_every_trainable_model(model, kernels):
+    result = netc_("gradcheck", MODELS / f"{model}.net", "--json", "--kernels", kernels)
     report = json.loads(result.output)
     assert result.exit_code == 0 and report["passed"], report
 

@@ -48,6 +48,7 @@ class Conv(Layer):
             raise LayerError(f"conv: the winograd kernel needs a 3x3 kernel, stride 1 and "
                              f"pad <= 2, not {self.options}")
         self._xp = None  # im2col: the padded input, kept for backward
+        self._kept_cols = None  # im2col: the forward's columns, when it built them in one chunk
         self._tiles = None  # winograd: each chunk's input tiles, kept for backward
         self._U = None  # winograd: the transformed weights of that forward
         self._scratch = Scratch()
@@ -115,9 +116,13 @@ class Conv(Layer):
         Wb = np.concatenate([self.params["W"].reshape(F, -1).T, self.params["b"][None]])
         y = np.empty((OH * OW * N, F), self.dtype)  # HWNC: rows (oh, ow, n), see im2col.py
         width = OW * N
-        for r0, r1 in self._row_spans(N):
-            np.matmul(self._cols(xp, (r0, r1)).T, Wb, out=y[r0 * width:r1 * width])
+        spans = self._row_spans(N)
+        for r0, r1 in spans:
+            cols = self._cols(xp, (r0, r1))
+            np.matmul(cols.T, Wb, out=y[r0 * width:r1 * width])
         self._xp = xp if train else None
+        # one chunk: its columns are still there for the weight gradient
+        self._kept_cols = cols if train and len(spans) == 1 else None
         return y.reshape(OH, OW, N, F).transpose(2, 3, 0, 1)
 
     def _im2col_backward(self, dout):
@@ -135,7 +140,8 @@ class Conv(Layer):
         dxp = np.zeros(xp.shape, self.dtype) if self.input_grad else None
         width = OW * N
         for rows in self._row_spans(N):
-            cols = self._cols(xp, rows)[:-1]  # without the ones row
+            kept, self._kept_cols = self._kept_cols, None
+            cols = (self._cols(xp, rows) if kept is None else kept)[:-1]  # without the ones row
             dy_rows = dy[rows[0] * width:rows[1] * width]
             gWT += np.matmul(cols, dy_rows, out=partial)
             if dxp is not None:
