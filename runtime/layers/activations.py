@@ -26,7 +26,8 @@ class _Elementwise(Layer):
             return None
         if self._saved is None:
             raise RuntimeError(f"{self.op}: backward needs a forward with train=True")
-        return self._backward(dout, self._saved)
+        kept = self._saved[0] if isinstance(self._saved, tuple) else self._saved
+        return self._backward(self.same_layout(dout, kept), self._saved)
 
 
 @register
