@@ -16,6 +16,8 @@ kept: cheaper than keeping them (2-4x the input) and reading them back.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..scratch import Scratch
@@ -23,6 +25,12 @@ from . import f2, f4
 from .spacing import spaced
 
 TILES = {"numba-winograd": f2, "numba-winograd4": f4}
+
+@functools.lru_cache(maxsize=256)
+def _spaced(count: int, stride: int, rows: int) -> int:
+    """spaced(), remembered: the same few shapes come back every step."""
+    return spaced(count, stride, rows)
+
 
 class WinogradConv:
     """A conv layer's Winograd work with the tiles of `kernel`; the forward keeps the
@@ -47,13 +55,13 @@ class WinogradConv:
     def _work(self, name: str, rows: int, C: int, dtype) -> np.ndarray:
         """A (TILE_IN^2, >= rows, C) scratch array, its planes spaced (spacing.py)."""
         planes = self.tiles.TILE_IN ** 2
-        return self.scratch(name, (planes, spaced(rows, C * np.dtype(dtype).itemsize, planes), C), dtype)
+        return self.scratch(name, (planes, _spaced(rows, C * np.dtype(dtype).itemsize, planes), C), dtype)
 
     def _padded(self, name: str, TH: int, TW: int, N: int, C: int, dtype) -> np.ndarray:
         """A zeroed scratch array for the padded images, whole tiles, its rows spaced
         (spacing.py; the kernels read TILE_IN rows at once)."""
         m, extra = self.tiles.TILE_OUT, self.tiles.TILE_IN - self.tiles.TILE_OUT
-        width = spaced(m * TW + extra, N * C * np.dtype(dtype).itemsize, self.tiles.TILE_IN)
+        width = _spaced(m * TW + extra, N * C * np.dtype(dtype).itemsize, self.tiles.TILE_IN)
         return self.scratch(name, (m * TH + extra, width, N, C), dtype)
 
     def forward(self, x, W, b, train: bool, relu: bool = False) -> np.ndarray:
