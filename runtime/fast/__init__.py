@@ -1,7 +1,15 @@
 """Compiled kernels (Numba, the optional extra `netc[fast]`) beside the NumPy ones.
 
 Importing this package never imports numba: each kernel module does, and the
-layers load those only for a plan step whose kernel is one of NUMBA_KERNELS.
+layers load those only for a plan step whose kernel is one of NUMBA_KERNELS
+(Adam's compiled update: when the plan's kernel set is numba).
+
+- winograd.py: the Winograd conv, tile block by tile block; f4.py and f2.py:
+  the tile transforms of F(4x4, 3x3) and F(2x2, 3x3);
+- pool.py: max and average pooling over windows that tile the input;
+- batchnorm.py: batch norm of images, channels last; optim.py: Adam;
+- spacing.py: strides clear of 4 KiB aliasing; warmup.py: a cold numba cache
+  filled by two processes (the netc command's choice).
 """
 from __future__ import annotations
 
