@@ -4,7 +4,7 @@ A load whose address agrees with an earlier, still pending store in its low
 12 bits waits for that store as if they overlapped. A kernel loop that streams
 several rows of one array at once (the Winograd transforms read and write 6 to
 36) hits this whenever two of those rows lie a multiple of 4 KiB apart, and
-runs 2-8x slower (benchmarks/README.md has the cases). Padding each row a
+runs several times slower (benchmarks/README.md has the cases). Padding each row a
 little keeps every pair of rows the loops touch together apart.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 numba compiles a kernel the first time it runs, then keeps it in its on-disk
 cache (cache=True). On a cold cache a network's first steps would compile its
-kernels one after another on one core (5-6 s for deepconv or resnet). Instead,
+kernels one after another on one core (benchmarks/README.md has the times). Instead,
 `precompile` runs the backward's kernels in a child process while this process
 compiles the forward's; each kernel module lists its kernels with tiny arguments
 typed as the layers pass them (`warm_calls`), so both processes write the cache
