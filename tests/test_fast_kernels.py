@@ -322,3 +322,23 @@ def test_numba_batchnorm_matches_numpy_channels_kernel(N, C, H, W, dtype, input_
     for name in layers[0].state:
         assert_close(layers[1].state[name], layers[0].state[name], dtype, name, tolerance)
     assert_close(layers[1].forward(x), layers[0].forward(x), dtype, "inference", tolerance)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_winograd_without_numpys_gemm_multiplies_between_compiled_calls_the_same(dtype, monkeypatch):
+    """A BLAS without the cblas names blas.py knows: np.matmul between the block kernels."""
+    from netc.runtime.fast import blas, winograd
+    assert blas.gemm(dtype) is not None  # NumPy's wheels have it
+    rng = np.random.default_rng(8)
+    x = hwnc(rng, (3, 5, 9, 7), dtype)
+    W, b = rng.standard_normal((4, 5, 3, 3)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    results = []
+    for found in (True, False):
+        if not found:
+            monkeypatch.setattr(blas, "gemm", lambda dtype: None)
+        conv = winograd.WinogradConv(1, 1, 2, "numba-winograd4")
+        y = conv.forward(x, W, b, True, relu=True)
+        dx, dW, db = conv.backward(np.ones_like(y), True)
+        results.append([y.copy(), dx.copy(), dW, db])
+    for got, want in zip(results[1], results[0]):
+        assert_close(got, want, dtype, "fallback", TOLERANCE_F4)

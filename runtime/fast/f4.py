@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import blas
 from .spacing import work_rows
 
 TILE_OUT = 4
@@ -260,9 +261,56 @@ def input_tiles_adjoint(dV, th, n0, n, TW, dxp):
         _input_adjoint(dVf, slice(tw * L, (tw + 1) * L), grad, 4 * th, 4 * tw, slice(n0 * C, n0 * C + L), r, t)
 
 
+
+# The layer-sized kernels: a whole forward or backward in one call, each block's
+# products through NumPy's BLAS (blas.py), so the GIL is released once per layer.
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+@_jit
+def forward(xp, U, b, relu, TH, TW, block, V, M, y, one, zero, gemm):
+    """The padded images xp (4TH+2, >= 4TW+2, N, C), U (36, C, F), bias b -> y (OH, OW, N, F),
+    block by block (a tile row across `block` images) through the work arrays V, M
+    (36, >= TW*block, C or F); one and zero in the dtype, gemm the BLAS's cblas gemm."""
+    N, C, F = xp.shape[2], xp.shape[3], y.shape[3]
+    for th in range(TH):
+        for n0 in range(0, N, block):
+            n = min(block, N - n0)
+            input_tiles(xp, th, n0, n, TW, V)
+            for k in range(36):
+                gemm(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, TW * n, F, C, one, V[k].ctypes.data, C,
+                     U[k].ctypes.data, F, zero, M[k].ctypes.data, F)
+            output_tiles(M, b, relu, th, n0, n, TW, y)
+
+
+@_jit
+def backward(xp, dy, U, TH, TW, block, V, dM, dV, dU, dxp, one, zero, gemm):
+    """The gradient of forward: dy (4TH, 4TW, N, F), zero beyond the output -> dU (36, C, F)
+    and, when dxp has images, the padded images' gradient added into dxp (like xp)."""
+    N, C, F = xp.shape[2], xp.shape[3], dy.shape[3]
+    dU[...] = 0
+    for th in range(TH):
+        for n0 in range(0, N, block):
+            n = min(block, N - n0)
+            T = TW * n
+            input_tiles(xp, th, n0, n, TW, V)
+            output_tiles_adjoint(dy, th, n0, n, TW, dM)
+            for k in range(36):   # dU[k] += V[k]^T dM[k]
+                gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, C, F, T, one, V[k].ctypes.data, C,
+                     dM[k].ctypes.data, F, one, dU[k].ctypes.data, F)
+            if dxp.shape[2]:
+                for k in range(36):   # dV[k] = dM[k] U[k]^T
+                    gemm(_ROW_MAJOR, _NO_TRANS, _TRANS, T, C, F, one, dM[k].ctypes.data, F,
+                         U[k].ctypes.data, F, zero, dV[k].ctypes.data, C)
+                input_tiles_adjoint(dV, th, n0, n, TW, dxp)
+
 def warm_calls(dtype):
     """This module's kernels with tiny arguments of dtype, typed as the layers call them:
     (the forward's, the backward's) lists of (kernel, args); see warmup.py."""
     xp, tiles, out = np.zeros((6, 6, 1, 1), dtype), np.zeros((36, 1, 1), dtype), np.zeros((4, 4, 1, 1), dtype)
-    return ([(input_tiles, (xp, 0, 0, 1, 1, tiles)), (output_tiles, (tiles, np.zeros(1, dtype), False, 0, 0, 1, 1, out))],
-            [(output_tiles_adjoint, (out, 0, 0, 1, 1, tiles)), (input_tiles_adjoint, (tiles, 0, 0, 1, 1, xp))])
+    b, one, zero, gemm = np.zeros(1, dtype), np.dtype(dtype).type(1), np.dtype(dtype).type(0), blas.gemm(dtype)
+    if gemm is None:   # the conv calls the block kernels from Python
+        return ([(input_tiles, (xp, 0, 0, 1, 1, tiles)), (output_tiles, (tiles, b, False, 0, 0, 1, 1, out))],
+                [(output_tiles_adjoint, (out, 0, 0, 1, 1, tiles)), (input_tiles_adjoint, (tiles, 0, 0, 1, 1, xp))])
+    return ([(forward, (xp, tiles, b, False, 1, 1, 1, tiles, tiles, out, one, zero, gemm))],
+            [(backward, (xp, out, tiles, 1, 1, 1, tiles, tiles, tiles, tiles, xp, one, zero, gemm))])

@@ -3,8 +3,8 @@
 numba compiles a kernel the first time it runs, then keeps it in its on-disk
 cache (cache=True). On a cold cache a network's first steps would compile its
 kernels one after another on one core (benchmarks/README.md has the times). Instead,
-`precompile` runs the backward's kernels in a child process while this process
-compiles the forward's; each kernel module lists its kernels with tiny arguments
+`precompile` has a child process compile the Winograd conv's backward while this
+process compiles everything else; each kernel module lists its kernels with tiny arguments
 typed as the layers pass them (`warm_calls`), so both processes write the cache
 entries the first steps then load. On a warm cache it returns at once.
 
@@ -64,10 +64,23 @@ def _cached(kernel) -> bool:
     return bool(glob.glob(os.path.join(kernel.stats.cache_path, name)))
 
 
-def run(jobs_: list, part: int, dtype: str) -> None:
-    """Call part 0 (the forwards) or 1 (the backwards) of every job's kernels."""
+# The child compiles the Winograd backward: about half of a plan's compile time
+# on its own; this process compiles the rest (forwards, pooling, batch norm, Adam).
+CHILD_MODULES = ("f4", "f2")
+
+
+def share(job, dtype: str, child: bool) -> list:
+    """The (kernel, args) calls of a job that one of the two processes makes."""
+    forwards, backwards = _calls(job, dtype)
+    if job[0] in CHILD_MODULES:
+        return backwards if child else forwards
+    return [] if child else forwards + backwards
+
+
+def run(jobs_: list, dtype: str, child: bool) -> None:
+    """Compile (or load) the child's share of every job's kernels, or this process's."""
     for job in jobs_:
-        for kernel, args in _calls(job, dtype)[part]:
+        for kernel, args in share(job, dtype, child):
             kernel(*args)
 
 
@@ -82,10 +95,10 @@ def precompile(plan: dict, dtype) -> None:
     child = subprocess.Popen([sys.executable, "-m", __name__, json.dumps(work), dtype],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        run(work, 0, dtype)
+        run(work, dtype, child=False)
     finally:
         child.wait()   # its failure costs only time: this process compiles what is missing
 
 
 if __name__ == "__main__":
-    run([tuple(job) for job in json.loads(sys.argv[1])], 1, sys.argv[2])
+    run([tuple(job) for job in json.loads(sys.argv[1])], sys.argv[2], child=True)

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from ..scratch import Scratch
-from . import f2, f4
+from . import blas, f2, f4
 from .spacing import spaced
 
 TILES = {"numba-winograd": f2, "numba-winograd4": f4}
@@ -42,6 +42,10 @@ class WinogradConv:
         self.scratch = Scratch()
         self.xp = None
         self.U = None
+
+    def _gemm(self, dtype):
+        """NumPy's cblas gemm for dtype when found and the tiles have layer kernels, else None."""
+        return blas.gemm(dtype) if hasattr(self.tiles, "forward") else None
 
     def _counts(self, OH: int, OW: int) -> tuple[int, int]:
         m = self.tiles.TILE_OUT
@@ -77,11 +81,16 @@ class WinogradConv:
         rows = TW * min(self.block, N)
         V = self._work("tiles", rows, C, x.dtype)
         M = self._work("products", rows, F, x.dtype)
-        for th, n0, n in self._blocks(TH, N):
-            T = TW * n
-            self.tiles.input_tiles(xp, th, n0, n, TW, V)
-            np.matmul(V[:, :T], U, out=M[:, :T])
-            self.tiles.output_tiles(M, b, relu, th, n0, n, TW, y)
+        gemm = self._gemm(x.dtype)
+        if gemm is not None:   # the whole layer in one compiled call
+            one, zero = x.dtype.type(1), x.dtype.type(0)
+            self.tiles.forward(xp, U, b, relu, TH, TW, min(self.block, N), V, M, y, one, zero, gemm)
+        else:
+            for th, n0, n in self._blocks(TH, N):
+                T = TW * n
+                self.tiles.input_tiles(xp, th, n0, n, TW, V)
+                np.matmul(V[:, :T], U, out=M[:, :T])
+                self.tiles.output_tiles(M, b, relu, th, n0, n, TW, y)
         self.xp, self.U = (xp, U) if train else (None, None)
         return y.transpose(2, 3, 0, 1)
 
@@ -107,12 +116,26 @@ class WinogradConv:
         V = self._work("tiles", rows, C, dy.dtype)
         dM = self._work("grad_products", rows, F, dy.dtype)
         dU = np.zeros(self.U.shape, dy.dtype)
+        dV = self._work("grad_tiles", rows, C, dy.dtype)
+        dxp = self.scratch("grad_padded", self.xp.shape if input_grad else (0, 0, 0, C), dy.dtype)
+        dxp.fill(0)
+        gemm = self._gemm(dy.dtype)
+        if gemm is not None:   # the whole layer in one compiled call
+            one, zero = dy.dtype.type(1), dy.dtype.type(0)
+            self.tiles.backward(self.xp, dy, self.U, TH, TW, min(self.block, N), V, dM, dV, dU, dxp,
+                                one, zero, gemm)
+        else:
+            self._backward_blocks(dy, TH, TW, N, V, dM, dV, dU, dxp, input_grad)
+        dW = self.tiles.weight_transform_adjoint(dU)
+        if not input_grad:
+            return None, dW, db
+        dx = dxp[self.PH:self.PH + H, self.PW:self.PW + Wd]
+        return np.ascontiguousarray(dx).transpose(2, 3, 0, 1), dW, db
+
+    def _backward_blocks(self, dy, TH, TW, N, V, dM, dV, dU, dxp, input_grad):
+        """The backward's blocks with NumPy's matmul between compiled calls (no gemm found)."""
         partial = np.empty_like(dU)
-        if input_grad:
-            Ut = np.ascontiguousarray(self.U.transpose(0, 2, 1))
-            dV = self._work("grad_tiles", rows, C, dy.dtype)
-            dxp = self.scratch("grad_padded", self.xp.shape, dy.dtype)
-            dxp.fill(0)
+        Ut = np.ascontiguousarray(self.U.transpose(0, 2, 1))
         for th, n0, n in self._blocks(TH, N):
             T = TW * n
             self.tiles.input_tiles(self.xp, th, n0, n, TW, V)
@@ -121,8 +144,3 @@ class WinogradConv:
             if input_grad:
                 np.matmul(dM[:, :T], Ut, out=dV[:, :T])
                 self.tiles.input_tiles_adjoint(dV, th, n0, n, TW, dxp)
-        dW = self.tiles.weight_transform_adjoint(dU)
-        if not input_grad:
-            return None, dW, db
-        dx = dxp[self.PH:self.PH + H, self.PW:self.PW + Wd]
-        return np.ascontiguousarray(dx).transpose(2, 3, 0, 1), dW, db
