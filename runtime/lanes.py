@@ -15,7 +15,7 @@ import contextvars
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
 
-import numpy  # noqa: F401 - loads the BLAS before blas_libraries() scans for it (the scan is cached)
+import numpy  # noqa: F401 - loads the BLAS before _blas() scans for it (the scan is cached)
 
 MIN_LANE_ROWS = 8          # fewer rows per lane and thread hand-offs cost more than they save
 # Forward FLOPs per batch below which one lane is faster (measured, 2 threads:
@@ -27,7 +27,7 @@ _controller = None         # threadpoolctl.ThreadpoolController, built once (it 
 _executor: ThreadPoolExecutor | None = None
 
 
-def blas_libraries():
+def _blas():
     """The BLAS part of a cached ThreadpoolController, or None without threadpoolctl."""
     global _controller
     if _controller is None:
@@ -45,7 +45,7 @@ def blas_libraries():
 
 def blas_threads() -> int:
     """Threads the BLAS would use now (1 when unknown)."""
-    blas = blas_libraries()
+    blas = _blas()
     if blas is None:
         return 1
     return max(c.num_threads for c in blas.lib_controllers)
@@ -74,7 +74,7 @@ def run(tasks) -> list:
         return [tasks[0]()]
     if _executor is None or _executor._max_workers < len(tasks) - 1:
         _executor = ThreadPoolExecutor(max_workers=len(tasks) - 1, thread_name_prefix="netc-lane")
-    blas = blas_libraries()
+    blas = _blas()
     with blas.limit(limits=1):
         futures = [_executor.submit(contextvars.copy_context().run, task) for task in tasks[1:]]
         try:

@@ -3,8 +3,7 @@
 The compiled Winograd conv multiplies each block of tiles inside one call that
 releases the GIL once per layer, not once per block and step: the batch lanes'
 threads then stop handing the GIL to each other between small calls. It calls
-the cblas gemm of the BLAS NumPy itself loaded (found through threadpoolctl, as
-the lanes find it),
+the cblas gemm of the BLAS NumPy itself loaded (found through threadpoolctl),
 so there is one BLAS and one thread pool in the process, which the lanes
 already hold at one thread. numba takes the function as an argument: a pointer
 kept in a compiled function would stop numba from caching it.
@@ -20,8 +19,6 @@ import functools
 
 import numpy as np
 
-from .. import lanes
-
 # Names of a 64-bit-integer cblas gemm, by BLAS build: NumPy's wheels, then
 # OpenBLAS built with INTERFACE64 and a suffix.
 NAMES = {np.dtype(np.float32): ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
@@ -34,11 +31,12 @@ def gemm(dtype):
     """cblas ?gemm of NumPy's BLAS for dtype (float32 or float64), or None:
     gemm(ROW_MAJOR, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)."""
     dtype = np.dtype(dtype)
-    found = lanes.blas_libraries()
-    if dtype not in NAMES or not found:
+    if dtype not in NAMES:
         return None
+    from threadpoolctl import ThreadpoolController
+
     scalar = ctypes.c_float if dtype == np.float32 else ctypes.c_double
-    libraries = found.lib_controllers
+    libraries = ThreadpoolController().select(user_api="blas").lib_controllers
     # NumPy's own first, should the process hold other BLAS libraries too
     for library in sorted(libraries, key=lambda lib: "numpy" not in lib.filepath):
         handle = ctypes.CDLL(library.filepath)
