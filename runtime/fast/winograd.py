@@ -6,6 +6,9 @@ the channels become TILE_IN^2 matrix products. The work goes a block at a time:
 one row of tiles across `block` images. The compiled kernels (f2.py, f4.py)
 transform a block's tiles, NumPy's BLAS multiplies them, and the kernels
 transform the products back while the block is still in the core's cache.
+With F(4x4) and NumPy's cblas gemm at hand (blas.py) a whole forward or
+backward is one compiled call, which releases the GIL once; otherwise the
+block kernels are called from here, np.matmul between them.
 
 F(4x4, 3x3) makes 36 products for 16 outputs where F(2x2, 3x3) makes 16 for 4
 (0.56x the multiplies); its transforms add more, with coefficients up to 8,
