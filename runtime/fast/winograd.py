@@ -29,6 +29,7 @@ from .spacing import spaced
 
 TILES = {"numba-winograd": f2, "numba-winograd4": f4}
 
+
 @functools.lru_cache(maxsize=256)
 def _spaced(count: int, stride: int, rows: int) -> int:
     """spaced(), remembered: the same few shapes come back every step."""
@@ -89,13 +90,17 @@ class WinogradConv:
             one, zero = x.dtype.type(1), x.dtype.type(0)
             self.tiles.forward(xp, U, b, relu, TH, TW, min(self.block, N), V, M, y, one, zero, gemm)
         else:
-            for th, n0, n in self._blocks(TH, N):
-                T = TW * n
-                self.tiles.input_tiles(xp, th, n0, n, TW, V)
-                np.matmul(V[:, :T], U, out=M[:, :T])
-                self.tiles.output_tiles(M, b, relu, th, n0, n, TW, y)
+            self._forward_blocks(xp, U, b, relu, TH, TW, N, V, M, y)
         self.xp, self.U = (xp, U) if train else (None, None)
         return y.transpose(2, 3, 0, 1)
+
+    def _forward_blocks(self, xp, U, b, relu, TH, TW, N, V, M, y):
+        """The forward's blocks with NumPy's matmul between compiled calls (no gemm found)."""
+        for th, n0, n in self._blocks(TH, N):
+            T = TW * n
+            self.tiles.input_tiles(xp, th, n0, n, TW, V)
+            np.matmul(V[:, :T], U, out=M[:, :T])
+            self.tiles.output_tiles(M, b, relu, th, n0, n, TW, y)
 
     def backward(self, dout, input_grad: bool):
         """dout (N, F, OH, OW) -> (dx (N, C, H, W) HWNC or None, dW, db)."""
