@@ -35,6 +35,8 @@ def test_one_line_chain_parses_as_written():
     "input 1x28x28\nconv 30x5x5 -> relu -> pool 2\n  -> affine 100 -> relu\n  -> affine 10 -> softmax\n",
     "input 1x28x28\nconv 30x5x5 -> relu -> pool 2  # first\n\n  # a note\n  -> affine 100 -> relu -> affine 10\n->softmax",
     "input 1x28x28\r\nconv 30x5x5 -> relu -> pool 2\r\n\t-> affine 100 -> relu -> affine 10 -> softmax\r\n",
+    "input 1x28x28\r\n\r\n# a -> b\r\nconv 30x5x5 -> relu -> pool 2\r\n \r\n# c -> d\r\n\t-> affine 100 -> relu\r\n"
+    "  # e\r\n-> affine 10 -> softmax\r\n",
     "# leading comment\n\ninput 1x28x28   \n" + ONE_LINE.replace(" -> ", "->") + "  # trailing",
 ])
 def test_layouts_of_the_same_chain(text):
