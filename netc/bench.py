@@ -165,16 +165,19 @@ def layer_times(plan: dict, batch: int = 100, iters: int = 10, warmup: int = 3,
 
 
 def format_layers(rows: list[dict], batch: int) -> str:
-    """The per-layer table of layer_times()."""
+    """The per-layer table of layer_times(), its columns as wide as their longest entry."""
     total = sum(r["forward_ms"] + r["backward_ms"] for r in rows) or 1.0
+    op_width = max([len("layer"), len("total")] + [len(r["op"]) for r in rows])
+    kernel_width = max([len("kernel")] + [len(r["kernel"] or "") for r in rows])
     lines = [f"one lane of {batch} images, ms per training step:",
-             f"{'#':>4}  {'layer':<10} {'kernel':<9} {'forward':>8} {'backward':>9} {'share':>6}"]
+             f"{'#':>4}  {'layer':<{op_width}} {'kernel':<{kernel_width}} {'forward':>8} {'backward':>9} "
+             f"{'share':>6}"]
     for r in rows:
         share = (r["forward_ms"] + r["backward_ms"]) / total
-        lines.append(f"{r['index']:>4}  {r['op']:<10} {r['kernel'] or '':<9} {r['forward_ms']:>8.3f} "
-                     f"{r['backward_ms']:>9.3f} {share:>6.1%}")
+        lines.append(f"{r['index']:>4}  {r['op']:<{op_width}} {r['kernel'] or '':<{kernel_width}} "
+                     f"{r['forward_ms']:>8.3f} {r['backward_ms']:>9.3f} {share:>6.1%}")
     forward, backward = (sum(r[k] for r in rows) for k in ("forward_ms", "backward_ms"))
-    lines.append(f"{'':>4}  {'total':<10} {'':<9} {forward:>8.3f} {backward:>9.3f}")
+    lines.append(f"{'':>4}  {'total':<{op_width}} {'':<{kernel_width}} {forward:>8.3f} {backward:>9.3f}")
     return "\n".join(lines)
 
 

@@ -68,6 +68,16 @@ def test_layer_times_cover_every_layer_the_loss_reads():
     assert table[-1].split()[0] == "total"
 
 
+def test_layer_table_columns_fit_long_kernel_names():
+    rows = [{"index": 0, "op": "conv", "kernel": "numba-winograd4", "forward_ms": 2.5, "backward_ms": 4.75},
+            {"index": 1, "op": "relu", "kernel": "fused", "forward_ms": 0.001, "backward_ms": 0.0}]
+    header, conv, relu, total = format_layers(rows, 100).splitlines()[1:]
+    assert header.index("kernel") == conv.index("numba-winograd4") == relu.index("fused")
+    forward_end = header.index("forward") + len("forward")
+    assert conv[:forward_end].endswith("2.500") and relu[:forward_end].endswith("0.001")
+    assert total[:forward_end].endswith("2.501")
+
+
 def test_cli_layers_table_and_json():
     args = ["bench", str(MODELS / "simpleconv.net"), "--batch", "2", "--iters", "1", "--rounds", "1",
             "--warmup", "0", "--layers"]
