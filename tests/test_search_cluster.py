@@ -38,8 +38,8 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory):
-    """A network whose trials take a few tenths of a second, so that two
-    workers started together both get some and a kill lands mid-trial."""
+    """A network whose trials take a tenth of a second or less: stopped_when
+    catches a worker inside one all the same."""
     folder = tmp_path_factory.mktemp("cluster")
     x, t = blobs(700, (1, 8, 8), 3)
     npz = folder / "blobs.npz"
@@ -72,10 +72,31 @@ def wait_for(condition, process, timeout=60):
         time.sleep(0.05)
 
 
+def stopped_when(condition, process, timeout=60):
+    """Stop `process` (SIGSTOP) at a moment `condition()` holds, and return what
+    the condition returned. It is read while the process is stopped, so what it
+    saw is still so, and the process runs only 20 ms between two reads: a trial
+    much shorter than one read of the database is caught all the same."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "timed out"
+        process.send_signal(signal.SIGSTOP)
+        seen = condition()
+        if seen:
+            return seen
+        process.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+
+
 def trials_of(url, study):
     if study not in optuna.get_all_study_names(url):
         return []
     return optuna.load_study(study_name=study, storage=url).get_trials(deepcopy=False)
+
+
+def running(trials) -> list:
+    return [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
 
 
 def configurations(trials) -> list[tuple]:
@@ -88,12 +109,10 @@ def drawn(k: int) -> tuple:
 
 
 def test_two_workers_share_one_study_exactly(postgres, spec, tmp_path):
-    # Both at once, for sure: the first worker is held (SIGSTOP) inside its
-    # first trial until the second has finished one of its own.
+    # Both at once, for sure: the first worker is held (SIGSTOP) inside a
+    # trial until the second has finished one of its own.
     first = netc_search(spec, postgres, "shared", tmp_path / "worker0")
-    wait_for(lambda: any(t.state == optuna.trial.TrialState.RUNNING for t in trials_of(postgres, "shared")),
-             first)
-    first.send_signal(signal.SIGSTOP)
+    stopped_when(lambda: running(trials_of(postgres, "shared")), first)
     second = netc_search(spec, postgres, "shared", tmp_path / "worker1")
     try:
         wait_for(lambda: any((t.user_attrs.get("result") or {}).get("pid") == second.pid
@@ -122,19 +141,14 @@ def test_two_workers_share_one_study_exactly(postgres, spec, tmp_path):
 def test_a_killed_worker_s_trial_is_run_again_and_counted_once(postgres, spec, tmp_path):
     out = tmp_path / "s"
     first = netc_search(spec, postgres, "killed", out, "--heartbeat", "1")
-    deadline = time.monotonic() + 60
-    while True:     # kill it mid-trial: one trial finished, another running
-        assert time.monotonic() < deadline and first.poll() is None, "the worker never got mid-trial"
-        first.send_signal(signal.SIGSTOP)        # so the states read are the ones it dies in
+
+    def mid_trial():        # one trial finished, another running: the trial it dies in
         trials = trials_of(postgres, "killed")
-        running = [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
-        if running and any(t.state == optuna.trial.TrialState.COMPLETE for t in trials):
-            break
-        first.send_signal(signal.SIGCONT)
-        time.sleep(0.05)
+        return any(t.state == optuna.trial.TrialState.COMPLETE for t in trials) and running(trials)
+
+    [killed] = stopped_when(mid_trial, first)
     first.send_signal(signal.SIGKILL)
     first.communicate()
-    killed = running[0]
     with open(out / "results.jsonl", "a") as stream:
         stream.write('{"trial": 9, "val')             # as if killed while writing a line
 
