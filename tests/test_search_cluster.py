@@ -64,29 +64,35 @@ def finished(process, timeout=120) -> str:
     return output
 
 
-def wait_for(condition, process, timeout=60):
+def polls(process, timeout=60, pause=0.05):
+    """Yield again and again, `pause` seconds apart; after a yield the caller
+    did not return from, fail with the process's output if it has ended, or
+    once `timeout` has passed."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while True:
+        yield
         assert process.poll() is None, process.communicate()[0]
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+        time.sleep(pause)
 
 
-def stopped_when(condition, process, timeout=60):
+def wait_for(condition, process):
+    for _ in polls(process):
+        if condition():
+            return
+
+
+def stopped_when(condition, process):
     """Stop `process` (SIGSTOP) at a moment `condition()` holds, and return what
     the condition returned. It is read while the process is stopped, so what it
     saw is still so, and the process runs only 20 ms between two reads: a trial
     much shorter than one read of the database is caught all the same."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, process.communicate()[0]
-        assert time.monotonic() < deadline, "timed out"
+    for _ in polls(process, pause=0.02):
         process.send_signal(signal.SIGSTOP)
         seen = condition()
         if seen:
             return seen
         process.send_signal(signal.SIGCONT)
-        time.sleep(0.02)
 
 
 def trials_of(url, study):
